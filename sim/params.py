@@ -1,0 +1,372 @@
+"""Every model parameter, declared once: name, default, unit, allowed range, source.
+
+The Hydra schema (``sim.config``), the input validation and the parameter table of
+``docs/ODD.md`` are all derived from the dataclasses below, so a parameter cannot
+exist in one place and be missing in another.
+
+Sources are the seed documents in ``shared/seeds`` cited as ``file:line``
+(000 = 総務省 2020 deck, 001 = 国交省 懇談会 2021, 002 = 内閣官房 2026, 003 = 内閣府
+対流促進事業, 004 = 先進自治体の取組) or the word "assumption" when no seed gives a
+figure; assumptions are the first candidates for calibration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass
+from typing import Any
+
+S000 = "000_475218e7bb58dd1d.txt"
+S001 = "001_72d7cff740033f52.txt"
+S002 = "002_d6942fad72b73f3c.txt"
+S003 = "003_4e4434baa06d92c3.txt"
+S004 = "004_9627f798140353c8.txt"
+
+STAGES = ("indifferent", "fan", "partner", "migrant")
+STAGES_JA = ("無関心", "ファン", "パートナー", "移住")
+LIFE_STAGES = ("young", "family", "midlife", "senior")
+AGE_GROUPS = ("youth", "middle", "elder")
+ENGINES = ("mesa", "vectorized")
+
+
+def P(
+    default: Any,
+    unit: str,
+    lo: float | None = None,
+    hi: float | None = None,
+    source: str = "assumption",
+    doc: str = "",
+    ja: str = "",
+) -> Any:
+    """Declare one parameter: its default plus the metadata that validation and docs read."""
+    meta = {"unit": unit, "lo": lo, "hi": hi, "source": source, "doc": doc, "ja": ja}
+    if isinstance(default, list):
+        return field(default_factory=lambda d=default: list(d), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass
+class PopulationParams:
+    """Who lives where at week 0."""
+
+    urban: int = P(2000, "persons", 1, 100_000_000, "assumption (small default; preset three_metros = 46,780,000 from "
+                   f"{S000}:1446)", "urban residents (都市住民) simulated, one agent per person", "都市住民数")
+    roots_share: float = P(0.08, "share", 0, 1, f"{S000}:1569 (5.6% visit kin/roots regions) plus roots among the "
+                           "relationship population; assumption 8%", "urban residents with roots (ゆかり) in their "
+                           "candidate region", "ゆかりのある人の割合")
+    theme_share: float = P(0.15, "share", 0, 1, f"assumption; theme fans as targets in {S004}:502 (rockets), "
+                           f"{S000}:531 (castles)", "urban residents whose theme interest matches their candidate "
+                           "region's theme", "テーマ関心の合う人の割合")
+    skilled_share: float = P(0.2, "share", 0, 1, f"assumption; skills regions lack in {S002}:39-65",
+                             "urban residents with a skill a region lacks (marketing, accounting, ...)",
+                             "地域に不足するスキルを持つ人の割合")
+    donor_share: float = P(0.026, "share", 0, 1, f"{S000}:1557 (non-visiting relationship population 2.6%)",
+                           "urban residents who donate (ふるさと納税-like) to their candidate region",
+                           "寄附者の割合")
+    online_affinity_mean: float = P(0.5, "0-1", 0.01, 0.99, "assumption",
+                                    "mean of the Beta(4m, 4(1-m)) online affinity", "オンライン親和性の平均")
+    life_stage_shares: list[float] = P([0.18, 0.33, 0.24, 0.25], "shares (young, family, midlife, senior)", 0, 1,
+                                       "assumption (approximate adult age structure of the metro areas)",
+                                       "life-stage mix of urban residents; drives the life-event hazard",
+                                       "ライフステージ構成")
+    initial_fan_share: float = P(0.02, "share", 0, 1, "assumption", "urban residents who are fans at week 0",
+                                 "初期ファン割合")
+    initial_partner_share: float = P(0.002, "share", 0, 1, "assumption",
+                                     "urban residents who are partners at week 0", "初期パートナー割合")
+    locals_per_region: int = P(1000, "persons", 1, 10_000_000, "assumption",
+                               "local residents (地域住民) per region at week 0", "地域住民数（地域あたり）")
+    local_age_shares: list[float] = P([0.35, 0.27, 0.38], "shares (youth <40, middle 40-64, elder 65+)", 0, 1,
+                                      "assumption (ageing rural municipality)", "age mix of local residents",
+                                      "地域住民の年齢構成")
+
+
+@dataclass
+class RegionParams:
+    """The destination regions: capacity to host and absorb, remoteness, demography."""
+
+    count: int = P(1, "regions", 1, 1000, "assumption", "number of destination regions R", "地域数")
+    remoteness: float = P(0.3, "0-1", 0, 1, "assumption", "travel cost from the city; scales down the wish to "
+                          "attend offline programs by (1 - remoteness)", "遠隔度（移動コスト）")
+    host_willingness: float = P(0.3, "probability/week", 0, 1, f"assumption; hosting burden {S000}:784, {S001}:69",
+                                "chance a rested local resident is willing to host in a given week",
+                                "受け入れ意向（負担ゼロ時）")
+    visitors_per_host: float = P(2.0, "visitors/host/week", 0, 1000, "assumption",
+                                 "visitors one willing local can host in a week (hosting capacity)",
+                                 "ホスト一人当たり受入人数")
+    needs_per_1000_locals: float = P(20.0, "partner roles/1000 locals", 0, 1_000_000,
+                                     f"assumption; 関わりしろ {S001}:62, ヒダスケ 236 programs/yr {S002}:168",
+                                     "concurrent partner roles (関わりしろ) the region can offer",
+                                     "関わりしろ（千人当たり）")
+    openings_per_1000_locals: float = P(4.0, "openings/1000 locals/year", 0, 1_000_000, "assumption",
+                                        "housing/job openings for newcomers per year", "移住の受け皿（年・千人当たり）")
+    max_openings_stock: float = P(20.0, "openings", 0, 1_000_000, "assumption",
+                                  "openings that can accumulate unused (vacant houses, jobs)", "受け皿の上限")
+    youth_leave_rate: float = P(0.02, "1/year", 0, 10, f"assumption; decline {S000}:56", "out-migration of local "
+                                "youth", "若年層の転出率")
+    elder_death_rate: float = P(0.07, "1/year", 0, 10, "assumption", "mortality of local elders", "高齢者の死亡率")
+    birth_rate: float = P(0.006, "1/year per local", 0, 10, f"assumption; birth decline {S000}:19",
+                          "births per local resident per year (new youth)", "出生率（住民一人当たり）")
+    ageing_rate: float = P(0.04, "1/year", 0, 10, "assumption (about 25 years per age group)",
+                           "rate of moving to the next age group", "加齢率")
+
+
+@dataclass
+class NetworkParams:
+    """Who knows whom: the social network's families and sizes."""
+
+    urban_k: int = P(8, "ties/person", 2, 1000, "assumption", "mean urban friendship degree (Watts-Strogatz k, even)",
+                     "都市側の友人数")
+    urban_rewire: float = P(0.1, "probability", 0, 1, "assumption", "Watts-Strogatz rewiring of urban ties "
+                            "(clustered with short paths)", "都市ネットワークの張り替え確率")
+    local_k: int = P(12, "ties/person", 2, 1000, "assumption", "mean local community degree (dense)",
+                     "地域側のつながり数")
+    local_rewire: float = P(0.05, "probability", 0, 1, "assumption", "Watts-Strogatz rewiring of local ties",
+                            "地域ネットワークの張り替え確率")
+    kin_ties: int = P(2, "ties/person", 0, 100, f"assumption; 地縁・血縁 {S000}:1569",
+                      "ties from each rooted urban resident to locals of the roots region", "地縁・血縁のつながり数")
+    guide_urban_ties: int = P(50, "ties/guide", 0, 100_000, "assumption", "urban residents in an urban guide's "
+                              "community", "都市側案内人のつながり数")
+    guide_local_ties: int = P(30, "ties/guide", 0, 100_000, "assumption", "locals in a local guide's community",
+                              "地域側案内人のつながり数")
+    migrant_ties: int = P(5, "ties/person", 0, 1000, "assumption", "ties a migrant forms to locals on arrival",
+                          "移住者が地域で結ぶつながり数")
+
+
+@dataclass
+class PolicyParams:
+    """The levers a municipality or ministry can move (人・場・仕組み, 001)."""
+
+    guides_per_10k: float = P(10.0, "guides/10,000 urban residents", 0, 10_000,
+                              f"assumption; 関係案内人 {S000}:947-953, かかわりラボ 282 intermediaries {S002}:315",
+                              "guide (関係案内人) density", "関係案内人の密度（都市住民1万人当たり）")
+    guide_urban_share: float = P(0.5, "share", 0, 1, f"{S000}:947-953 (urban PR/matching vs local host-finding)",
+                                 "share of guides working on the urban side", "都市側案内人の割合")
+    guide_capacity_urban: float = P(5.0, "contacts/guide/week", 0, 10_000, "assumption",
+                                    "people an urban guide can contact (PR, matching) per week",
+                                    "都市側案内人の週当たり対応数")
+    guide_capacity_local: float = P(2.0, "matches/guide/week", 0, 10_000, "assumption",
+                                    "fans a local guide can match to a local need per week",
+                                    "地域側案内人の週当たりマッチング数")
+    funding_years: float = P(10.0, "years", 0, 1000, f"model projects funded about a year {S000}:791",
+                             "years the intermediary is funded; afterwards only self-running guides stay",
+                             "委託・補助の年数")
+    self_running_share: float = P(0.3, "share", 0, 1, f"assumption; 自走化 {S000}:848, {S001}:88",
+                                  "share of guides that continue after funding ends", "自走化する案内人の割合")
+    offline_programs_per_year: float = P(12.0, "programs/region/year", 0, 5200, f"assumption; ヒダスケ 236/yr "
+                                         f"{S002}:168", "offline programs held in each region",
+                                         "現地プログラム数（年）")
+    offline_capacity: int = P(15, "participants/program", 0, 1_000_000, f"{S004}:1174 (定員15名)",
+                              "seats per offline program", "現地プログラム定員")
+    urban_events_per_year: float = P(4.0, "events/region/year", 0, 5200, f"608 bodies hold urban events {S002}:116",
+                                     "events in the city (fairs, 相談会) per region", "都市部イベント数（年）")
+    urban_event_capacity: int = P(40, "participants/event", 0, 1_000_000, "assumption", "seats per urban event",
+                                  "都市部イベント定員")
+    online_events_per_year: float = P(6.0, "events/region/year", 0, 5200, f"{S003}:5, {S001}:81",
+                                      "online events per region", "オンラインイベント数（年）")
+    online_capacity: int = P(50, "participants/event", 0, 1_000_000, "assumption", "seats per online event",
+                             "オンラインイベント定員")
+    online_effect: float = P(0.4, "relative to offline", 0, 1, f"assumption; online as complement {S001}:81",
+                             "per-contact effect of an online event relative to an offline program",
+                             "オンラインの相対効果")
+    targeting: float = P(0.3, "0-1", 0, 1, f"{S000}:804-811 (untargeted PR reached few of the intended people)",
+                         "share of outreach aimed at people with roots or a matching theme (0 = broadcast)",
+                         "ターゲティング度")
+    entry_bar: float = P(0.0, "0-1", 0, 1, f"{S004}:407 (鹿角家 high bar), {S004}:688 (夕張Likers low bar)",
+                         "entry bar of the registration platform (0 = a like, 1 = demanding)", "登録のハードル")
+    donor_path: bool = P(True, "on/off", None, None, f"{S000}:323 (ふるさと納税型)",
+                         "donors (ふるさと納税-like) can become fans without visiting", "寄附による関係（非訪問）")
+    skill_matching: bool = P(False, "on/off", None, None, f"{S004}:101 (南小国町), {S002}:43",
+                             "local guides prefer fans whose skills a region lacks", "スキルマッチング")
+    offline_suspended_from_week: int = P(-1, "week", -1, 100_000, f"COVID {S000}:842",
+                                         "first week offline programs are suspended (-1 = never)",
+                                         "現地プログラム休止開始週")
+    offline_suspended_weeks: int = P(0, "weeks", 0, 100_000, f"COVID {S000}:842",
+                                     "length of the suspension of offline programs", "現地プログラム休止期間")
+
+
+@dataclass
+class BehaviourParams:
+    """Response coefficients of people to contact; the calibration targets."""
+
+    broadcast_hazard: float = P(0.0004, "1/week", 0, 1, f"assumption; weak untargeted PR {S000}:804",
+                                "hazard of becoming a fan from broadcast PR", "一般広報による関心化")
+    targeted_hazard: float = P(0.004, "1/week", 0, 1, f"assumption; {S000}:811", "hazard from targeted outreach "
+                               "for people with roots or matching theme, times targeting", "ターゲット広報による関心化")
+    social_hazard: float = P(0.01, "1/week", 0, 1, "assumption", "hazard times the share of engaged neighbours",
+                             "知人からの影響")
+    donor_hazard: float = P(0.004, "1/week", 0, 1, "assumption", "hazard for donors with donor_path on",
+                            "寄附者の関心化")
+    tie_weight: float = P(4.0, "relative weight", 1, 1000, f"assumption; {S000}:811",
+                          "how much more targeted outreach weighs people with roots or theme", "ゆかり・テーマの重み")
+    guide_conversion: float = P(0.15, "probability", 0, 1, "assumption",
+                                "chance a guide contact turns an indifferent person into a fan", "案内人接触の効果")
+    event_conversion: float = P(0.3, "probability", 0, 1, "assumption",
+                                "chance an urban event turns an indifferent attendee into a fan (online: times "
+                                "online_effect)", "イベント参加による関心化")
+    entry_bar_cut: float = P(0.7, "share", 0, 1, f"assumption; {S004}:407",
+                             "reduction of conversion at entry_bar = 1", "ハードルによる登録減")
+    entry_engagement_low: float = P(0.3, "0-1", 0, 1, "assumption", "engagement of a new fan at entry_bar = 0",
+                                    "登録時エンゲージメント（低ハードル）")
+    entry_engagement_high: float = P(0.6, "0-1", 0, 1, f"assumption; 鹿角家 {S004}:1055",
+                                     "engagement of a new fan at entry_bar = 1", "登録時エンゲージメント（高ハードル）")
+    apply_urban_indifferent: float = P(0.002, "probability/week", 0, 1, "assumption",
+                                       "wish of an indifferent person to attend an urban event, times outreach weight",
+                                       "無関心層の都市イベント参加希望")
+    apply_online_indifferent: float = P(0.002, "probability/week", 0, 1, "assumption",
+                                        "wish of an indifferent person to attend an online event, times online "
+                                        "affinity and outreach weight", "無関心層のオンライン参加希望")
+    apply_offline: float = P(0.05, "probability/week", 0, 1, "assumption", "wish of a fan to attend an offline "
+                             "program (partners: twice), times (1 - remoteness)", "ファンの現地参加希望")
+    apply_urban: float = P(0.05, "probability/week", 0, 1, "assumption", "wish of a fan or partner to attend an "
+                           "urban event", "ファンの都市イベント参加希望")
+    apply_online: float = P(0.08, "probability/week", 0, 1, "assumption", "wish of a fan or partner to attend an "
+                            "online event, times online affinity", "ファンのオンライン参加希望")
+    gain_offline: float = P(0.3, "0-1", 0, 1, "assumption", "engagement gain from an offline program",
+                            "現地参加の効果")
+    gain_urban: float = P(0.15, "0-1", 0, 1, "assumption", "engagement gain from an urban event",
+                          "都市イベントの効果")
+    gain_match: float = P(0.3, "0-1", 0, 1, "assumption", "engagement gain from a guide match to a local need",
+                          "マッチングの効果")
+    gain_social: float = P(0.02, "0-1", 0, 1, "assumption", "weekly engagement gain times the share of engaged "
+                           "neighbours", "知人からの効果")
+    gain_donor: float = P(0.01, "0-1", 0, 1, "assumption", "weekly engagement gain of a donor fan (donor_path on)",
+                          "寄附の継続効果")
+    engagement_decay: float = P(0.02, "1/week", 0, 1, f"{S000}:827 (relationship is never promised to last)",
+                                "weekly relative loss of engagement", "エンゲージメントの減衰")
+    partner_threshold: float = P(0.5, "0-1", 0, 1, "assumption", "engagement a fan needs to be matched as a partner",
+                                 "パートナー化に必要なエンゲージメント")
+    fan_floor: float = P(0.1, "0-1", 0, 1, "assumption", "below this a fan drifts back to indifferent",
+                         "ファンの下限")
+    partner_floor: float = P(0.25, "0-1", 0, 1, "assumption", "below this a partner drifts back to fan",
+                             "パートナーの下限")
+    program_role_rate: float = P(0.2, "roles/participant", 0, 1, f"assumption; 関わりしろ found at programs "
+                                 f"{S001}:75", "partner roles an offline program surfaces per participant",
+                                 "プログラムで見つかる関わりしろ")
+    skill_weight: float = P(3.0, "relative weight", 1, 1000, "assumption",
+                            "match priority of skilled fans when skill_matching is on", "スキル保有者の優先度")
+    life_event_rates: list[float] = P([0.10, 0.04, 0.03, 0.06], "1/year (young, family, midlife, senior)", 0, 10,
+                                      f"assumption; life stage {S000}:137, {S000}:1376",
+                                      "rate of a life event that makes moving possible", "ライフイベント発生率")
+    migrate_engagement_power: float = P(2.0, "exponent", 0, 100, f"assumption; 鹿角家 90% intend to move "
+                                        f"{S004}:1055", "migration wish = life event x engagement^power",
+                                        "移住意向のエンゲージメント依存")
+    burden_per_visitor: float = P(0.05, "0-1 per visitor", 0, 1, f"assumption; {S000}:784",
+                                  "burden a host gains per visitor hosted", "受入一人当たりの負担")
+    burden_recovery: float = P(0.05, "1/week", 0, 1, "assumption", "weekly relative recovery of burden",
+                               "負担の回復")
+    burden_sensitivity: float = P(2.0, "exponent", 0, 100, "assumption",
+                                  "willingness to host = host_willingness x (1 - burden)^sensitivity",
+                                  "負担による受入意向の低下")
+    guide_spread: float = P(0.5, "per local guide", 0, 1000, f"{S001}:69 (負担の適度な分散)",
+                            "burden per visitor is divided by (1 + guide_spread x active local guides)",
+                            "案内人による負担分散")
+    guide_host_boost: float = P(0.5, "relative", 0, 1000, f"{S000}:947 (受入れ地域の掘り起こし)",
+                                "extra willingness of locals tied to an active local guide", "案内人による受入掘り起こし")
+
+
+@dataclass
+class CostParams:
+    """Unit costs in yen so every run reports what its policy cost."""
+
+    guide_year_yen: float = P(5_000_000, "yen/guide/year", 0, 1e12, f"assumption; model projects 2.5億円/30 bodies "
+                              f"{S000}:333", "cost of one active guide for a year", "案内人一人の年間費用")
+    offline_program_yen: float = P(300_000, "yen/program", 0, 1e12, f"assumption; fee 21,600円/person {S004}:1165",
+                                   "cost of one offline program", "現地プログラム一回の費用")
+    urban_event_yen: float = P(500_000, "yen/event", 0, 1e12, "assumption", "cost of one urban event",
+                               "都市部イベント一回の費用")
+    online_event_yen: float = P(50_000, "yen/event", 0, 1e12, "assumption", "cost of one online event",
+                                "オンラインイベント一回の費用")
+
+
+@dataclass
+class RunParams:
+    """How long to run and what to show."""
+
+    steps: int = P(520, "weeks", 1, 100_000, "issue: 10-year horizon", "weeks simulated (one step = one week)",
+                   "シミュレーション週数")
+    progress: str = P("auto", "auto/on/off", None, None, "", "progress bar: auto shows it only on a terminal",
+                      "進捗表示")
+    max_memory_gib: float = P(16.0, "GiB", 0.1, 1e6, "issue 3 (16 GiB ceiling)",
+                              "runs whose estimated memory exceeds this are refused up front", "メモリ上限")
+
+
+@dataclass
+class Config:
+    """The whole resolved configuration of one run."""
+
+    scenario: str = P("baseline", "name", None, None, "", "named scenario (file under conf/scenario)", "シナリオ")
+    engine: str = P("mesa", "mesa/vectorized", None, None, "", "mesa = agent objects (reference, live page); "
+                    "vectorized = arrays (large populations)", "計算エンジン")
+    seed: int = P(42, "integer", 0, 2**63 - 1, "", "root of every random stream (numpy SeedSequence)", "乱数シード")
+    population: PopulationParams = field(default_factory=PopulationParams)
+    regions: RegionParams = field(default_factory=RegionParams)
+    network: NetworkParams = field(default_factory=NetworkParams)
+    policy: PolicyParams = field(default_factory=PolicyParams)
+    behaviour: BehaviourParams = field(default_factory=BehaviourParams)
+    costs: CostParams = field(default_factory=CostParams)
+    run: RunParams = field(default_factory=RunParams)
+
+
+GROUPS = ("population", "regions", "network", "policy", "behaviour", "costs", "run")
+
+
+def iter_params(cls: type = Config, prefix: str = ""):
+    """Yield ``(dotted_key, field)`` for every leaf parameter, in declaration order."""
+    for f in fields(cls):
+        key = f"{prefix}{f.name}"
+        sub = f.default_factory if f.default_factory is not MISSING else None  # type: ignore[misc]
+        if sub is not None and is_dataclass(sub):
+            yield from iter_params(sub, key + ".")
+        else:
+            yield key, f
+
+
+def default_of(f) -> Any:
+    """The declared default of a leaf field."""
+    if f.default is not MISSING:
+        return f.default
+    return f.default_factory()
+
+
+def markdown_table(group: str | None = None) -> str:
+    """The parameter table for docs/ODD.md, generated from the declarations."""
+    rows = ["| key | default | unit | range | meaning | 日本語 | source |", "|---|---|---|---|---|---|---|"]
+    for key, f in iter_params():
+        if group and not key.startswith(group + "."):
+            continue
+        m = f.metadata
+        lo, hi = m.get("lo"), m.get("hi")
+        rng = "" if lo is None and hi is None else f"[{_fmt(lo)}, {_fmt(hi)}]"
+        rows.append(f"| `{key}` | {_fmt(default_of(f))} | {m.get('unit', '')} | {rng} | {m.get('doc', '')} | "
+                    f"{m.get('ja', '')} | {m.get('source', '')} |")
+    return "\n".join(rows)
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, bool):
+        return str(v).lower()
+    if isinstance(v, float) and v.is_integer() and abs(v) >= 1e5:
+        return f"{int(v):,}"
+    if isinstance(v, int) and abs(v) >= 1e5:
+        return f"{v:,}"
+    return str(v)
+
+
+def write_odd_table(path: str = "docs/ODD.md") -> None:
+    """Replace the parameter table between the markers of docs/ODD.md with the generated one."""
+    from pathlib import Path
+
+    p = Path(path)
+    text = p.read_text(encoding="utf-8")
+    start, end = "<!-- params:start -->", "<!-- params:end -->"
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    p.write_text(f"{head}{start}\n{markdown_table()}\n{end}{tail}", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    import sys
+
+    if "--write-odd" in sys.argv:
+        write_odd_table()
+    else:
+        print(markdown_table())

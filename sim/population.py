@@ -1,0 +1,114 @@
+"""Initial state (ODD "Initialization") and the random streams, shared by both engines.
+
+Both engines start from the same arrays drawn here, so their initial populations are
+identical for a given seed; they differ only in how the network and the weekly draws
+are generated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim import rules
+from sim.params import Config
+
+STREAMS = ("population", "network", "dynamics")
+
+
+def streams(seed: int) -> dict[str, np.random.Generator]:
+    """Independent generators for each part of a run, spawned from the run's seed."""
+    children = np.random.SeedSequence(seed).spawn(len(STREAMS))
+    return {name: np.random.default_rng(child) for name, child in zip(STREAMS, children)}
+
+
+def beta_with_mean(rng: np.random.Generator, mean: float, concentration: float, size: int) -> np.ndarray:
+    """Beta draws with a given mean; a degenerate mean of 0 or 1 gives constants."""
+    if mean <= 0.0 or mean >= 1.0:
+        return np.full(size, float(np.clip(mean, 0.0, 1.0)))
+    return rng.beta(concentration * mean, concentration * (1.0 - mean), size)
+
+
+@dataclass
+class UrbanInit:
+    """State of every urban resident at week 0 (index = agent id)."""
+
+    region: np.ndarray  # int16 candidate region: the region the person relates to, or would
+    roots: np.ndarray  # bool  ゆかり in that region
+    theme: np.ndarray  # bool  theme interest matching that region
+    skilled: np.ndarray  # bool  a skill regions lack
+    donor: np.ndarray  # bool  ふるさと納税-like donor to that region
+    online: np.ndarray  # float32 online affinity in [0, 1]
+    life: np.ndarray  # int8 life stage index into LIFE_STAGES
+    stage: np.ndarray  # int8 0..3
+    engagement: np.ndarray  # float32 in [0, 1]
+
+
+@dataclass
+class LocalInit:
+    """State of every local resident at week 0."""
+
+    region: np.ndarray  # int16
+    age: np.ndarray  # int8 index into AGE_GROUPS
+    willingness: np.ndarray  # float32 base willingness to host
+    burden: np.ndarray  # float32 accumulated hosting burden
+
+
+@dataclass
+class GuideInit:
+    """Every guide: side (0 urban, 1 local), region, whether its organisation runs itself."""
+
+    side: np.ndarray  # int8
+    region: np.ndarray  # int16
+    self_running: np.ndarray  # bool
+
+
+def draw_urban(cfg: Config, rng: np.random.Generator) -> UrbanInit:
+    """Urban residents: candidate region uniform, attributes independent Bernoulli/Beta draws."""
+    p = cfg.population
+    n, r = p.urban, cfg.regions.count
+    region = rng.integers(0, r, n).astype(np.int16)
+    roots = rng.random(n) < p.roots_share
+    theme = rng.random(n) < p.theme_share
+    skilled = rng.random(n) < p.skilled_share
+    donor = rng.random(n) < p.donor_share
+    online = beta_with_mean(rng, p.online_affinity_mean, 4.0, n).astype(np.float32)
+    life = rng.choice(len(p.life_stage_shares), size=n, p=np.asarray(p.life_stage_shares) / sum(p.life_stage_shares))
+    u = rng.random(n)
+    stage = np.where(u < p.initial_partner_share, rules.PARTNER,
+                     np.where(u < p.initial_partner_share + p.initial_fan_share, rules.FAN, rules.INDIFFERENT))
+    b = cfg.behaviour
+    e_fan = b.fan_floor + rng.random(n) * (b.partner_threshold - b.fan_floor)
+    e_par = b.partner_threshold + rng.random(n) * (1.0 - b.partner_threshold)
+    engagement = np.where(stage == rules.FAN, e_fan, np.where(stage == rules.PARTNER, e_par, 0.0))
+    return UrbanInit(region, roots, theme, skilled, donor, online, life.astype(np.int8), stage.astype(np.int8),
+                     engagement.astype(np.float32))
+
+
+def draw_locals(cfg: Config, rng: np.random.Generator) -> LocalInit:
+    """Local residents: the same number in each region, age mix and Beta willingness."""
+    p = cfg.population
+    n = p.locals_per_region * cfg.regions.count
+    region = np.repeat(np.arange(cfg.regions.count, dtype=np.int16), p.locals_per_region)
+    shares = np.asarray(p.local_age_shares) / sum(p.local_age_shares)
+    age = rng.choice(len(shares), size=n, p=shares).astype(np.int8)
+    willingness = beta_with_mean(rng, cfg.regions.host_willingness, 2.0, n).astype(np.float32)
+    return LocalInit(region, age, willingness, np.zeros(n, dtype=np.float32))
+
+
+def draw_guides(cfg: Config, rng: np.random.Generator) -> GuideInit:
+    """Guides per region from the density lever; each is self-running with the given share."""
+    n_u, n_l = rules.guides_per_region(cfg.population.urban, cfg.policy.guides_per_10k,
+                                       cfg.policy.guide_urban_share, cfg.regions.count)
+    per_region = int(n_u + n_l)
+    r = cfg.regions.count
+    side = np.tile(np.r_[np.zeros(int(n_u), np.int8), np.ones(int(n_l), np.int8)], r)
+    region = np.repeat(np.arange(r, dtype=np.int16), per_region)
+    self_running = rng.random(per_region * r) < cfg.policy.self_running_share
+    return GuideInit(side, region, self_running)
+
+
+def new_local_willingness(cfg: Config, rng: np.random.Generator, size: int) -> np.ndarray:
+    """Willingness to host of locals born or moved in during the run (same law as at week 0)."""
+    return beta_with_mean(rng, cfg.regions.host_willingness, 2.0, size).astype(np.float32)

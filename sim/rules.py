@@ -1,0 +1,234 @@
+"""The transition rules of the model: pure functions, one place, both engines.
+
+Every probability, engagement update, burden update and capacity of the weekly step is
+computed here. Each function accepts Python scalars (the Mesa engine, one agent at a
+time) or numpy arrays (the vectorized engine, all agents at once) and returns the same
+kind; none draws random numbers, so the engines differ only in how they draw.
+Section numbers refer to "Submodels" in docs/ODD.md.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.params import BehaviourParams, CostParams
+
+WEEKS_PER_YEAR = 52
+
+INDIFFERENT, FAN, PARTNER, MIGRANT = 0, 1, 2, 3
+YOUTH, MIDDLE, ELDER = 0, 1, 2
+
+
+# --- 7.1 time and calendar -------------------------------------------------------------
+
+def weekly_probability(rate_per_year):
+    """Chance of at least one event in a week for a Poisson rate given per year."""
+    return 1.0 - np.exp(-np.asarray(rate_per_year, dtype=float) / WEEKS_PER_YEAR)
+
+
+def events_this_week(week, per_year):
+    """Events of a yearly calendar falling in ``week``: spread evenly, exactly ``per_year`` a year."""
+    week = np.asarray(week, dtype=np.int64)
+    return (np.floor((week + 1) * per_year / WEEKS_PER_YEAR) - np.floor(week * per_year / WEEKS_PER_YEAR)).astype(
+        np.int64)
+
+
+def offline_suspended(week, start, length):
+    """Whether offline programs are suspended in ``week`` (a COVID-like stop)."""
+    return (start >= 0) & (week >= start) & (week < start + length)
+
+
+# --- 7.2 guides (関係案内人) ------------------------------------------------------------
+
+def guides_per_region(urban, per_10k, urban_share, regions):
+    """Numbers of (urban-side, local-side) guides in each region, rounded half up."""
+    total = np.floor(per_10k * urban / 10_000 / regions + 0.5).astype(np.int64)
+    n_urban = np.floor(total * urban_share + 0.5).astype(np.int64)
+    return n_urban, total - n_urban
+
+
+def guide_active(week, funding_years, self_running):
+    """A guide works while funded, and afterwards only if its organisation runs itself (自走)."""
+    return (np.asarray(week) < funding_years * WEEKS_PER_YEAR) | np.asarray(self_running, dtype=bool)
+
+
+# --- 7.3 hosts and local capacity ------------------------------------------------------
+
+def host_probability(willingness, burden, sensitivity, guide_boost, tied_to_active_guide):
+    """Chance a local resident is willing to host this week; falls with accumulated burden."""
+    base = np.minimum(1.0, willingness * (1.0 + guide_boost * tied_to_active_guide))
+    return base * (1.0 - burden) ** sensitivity
+
+
+def offline_seats(n_programs, capacity, n_willing_hosts, visitors_per_host):
+    """Seats in this week's offline programs: program capacity, capped by hosting capacity."""
+    hosting = np.floor(n_willing_hosts * visitors_per_host + 1e-9).astype(np.int64)
+    return np.minimum(np.asarray(n_programs, dtype=np.int64) * capacity, hosting)
+
+
+def host_load(willing, participants, n_willing):
+    """Visitors each willing host receives: this week's offline participants shared evenly."""
+    return willing * participants / np.maximum(1, n_willing)
+
+
+def burden_update(burden, load, per_visitor, recovery, spread, n_local_guides):
+    """Host burden (受け入れ疲れ): recovers with rest, rises with hosting; local guides spread it."""
+    rested = burden * (1.0 - recovery)
+    added = np.minimum(1.0, per_visitor * load / (1.0 + spread * n_local_guides))
+    return rested + (1.0 - rested) * added
+
+
+def partner_roles(needs_per_1000, n_locals):
+    """Partner roles (関わりしろ) a region can offer at once; shrinks with its population."""
+    return needs_per_1000 * n_locals / 1000.0
+
+
+def match_seats(n_local_guides, capacity_local, offline_participants, role_rate, roles, partners):
+    """Fan-to-partner matches possible this week: guide capacity plus roles found at programs,
+    never beyond the region's free partner roles."""
+    offered = np.floor(n_local_guides * capacity_local + role_rate * offline_participants + 1e-9)
+    free = np.floor(roles + 1e-9) - partners
+    return np.maximum(0, np.minimum(offered, free)).astype(np.int64)
+
+
+def openings_next(stock, migrants, per_1000, n_locals, max_stock):
+    """Housing/job openings for newcomers: used by migrants, refilled continuously, capped."""
+    return np.minimum(max_stock, np.maximum(0.0, stock - migrants) + per_1000 * n_locals / 1000.0 / WEEKS_PER_YEAR)
+
+
+def initial_openings(per_1000, n_locals, max_stock):
+    """Openings available at week 0: one year's worth, capped."""
+    return np.minimum(max_stock, per_1000 * n_locals / 1000.0)
+
+
+# --- 7.4 becoming a fan ------------------------------------------------------------------
+
+def outreach_weight(tied, targeting, tie_weight):
+    """How strongly outreach (guides, events) reaches a person: broadcast part plus targeted part
+    that only reaches people with roots or a matching theme (000: targeting works better)."""
+    return (1.0 - targeting) + targeting * tie_weight * tied
+
+
+def passive_hazard(tied, frac_engaged, donor, targeting, donor_path, b: BehaviourParams):
+    """Weekly hazard of becoming a fan without a personal contact: broadcast PR, targeted PR,
+    engaged friends, and the non-visiting donor path."""
+    return (b.broadcast_hazard * (1.0 - targeting) + b.targeted_hazard * targeting * tied
+            + b.social_hazard * frac_engaged + b.donor_hazard * donor * donor_path)
+
+
+def bar_factor(entry_bar, cut):
+    """A higher registration bar converts fewer people (鹿角家 vs 夕張Likers!)."""
+    return 1.0 - cut * entry_bar
+
+
+def conversion_probability(hazard, contacted, att_urban, att_online, entry_bar, online_effect, b: BehaviourParams):
+    """Chance an indifferent person becomes a fan this week, from every channel at once."""
+    f = bar_factor(entry_bar, b.entry_bar_cut)
+    stay = (np.exp(-hazard * f)
+            * (1.0 - b.guide_conversion * f) ** contacted
+            * (1.0 - b.event_conversion * f) ** att_urban
+            * (1.0 - b.event_conversion * online_effect * f) ** att_online)
+    return 1.0 - stay
+
+
+def entry_engagement(entry_bar, b: BehaviourParams):
+    """Engagement of a new fan: a higher bar raises attachment (004: 鹿角家)."""
+    return b.entry_engagement_low + entry_bar * (b.entry_engagement_high - b.entry_engagement_low)
+
+
+# --- 7.5 activities -----------------------------------------------------------------------
+
+def apply_probabilities(stage, online_affinity, weight, remoteness, b: BehaviourParams):
+    """Wish to attend (offline program, urban event, online event) this week, by stage."""
+    ind = stage == INDIFFERENT
+    fan = stage == FAN
+    par = stage == PARTNER
+    active = fan | par
+    p_off = b.apply_offline * (1.0 - remoteness) * (fan + 2.0 * par)
+    p_urb = b.apply_urban_indifferent * weight * ind + b.apply_urban * active
+    p_on = online_affinity * (b.apply_online_indifferent * weight * ind + b.apply_online * active)
+    return np.minimum(1.0, p_off), np.minimum(1.0, p_urb), np.minimum(1.0, p_on)
+
+
+def allocation_key(u, weight):
+    """Random priority for a capacity-limited seat: weighted sampling without replacement
+    (Efraimidis-Spirakis): the ``k`` largest keys are a weighted sample of size ``k``."""
+    return np.asarray(u, dtype=float) ** (1.0 / np.asarray(weight, dtype=float))
+
+
+def select_top(keys, seats):
+    """Boolean mask of the ``seats`` applicants with the largest keys (all if fewer apply)."""
+    keys = np.asarray(keys, dtype=float)
+    n = keys.shape[0]
+    seats = int(seats)
+    if seats >= n:
+        return np.ones(n, dtype=bool)
+    mask = np.zeros(n, dtype=bool)
+    if seats > 0:
+        mask[np.argpartition(-keys, seats - 1)[:seats]] = True
+    return mask
+
+
+def match_weight(skilled, skill_matching, skill_weight):
+    """Priority of a fan for a local-guide match: skilled fans first when skill matching is on."""
+    return 1.0 + (skill_weight - 1.0) * skilled * skill_matching
+
+
+# --- 7.6 engagement and the ladder -----------------------------------------------------
+
+def engagement_gain(att_off, att_urb, att_on, matched, frac_engaged, donor_active, online_effect,
+                    b: BehaviourParams):
+    """Share of the remaining distance to full engagement closed by this week's contacts."""
+    g = (b.gain_offline * att_off + b.gain_urban * att_urb + online_effect * b.gain_offline * att_on
+         + b.gain_match * matched + b.gain_social * frac_engaged + b.gain_donor * donor_active)
+    return np.minimum(1.0, g)
+
+
+def engagement_update(e, gain, decay):
+    """Engagement decays without contact and rises towards 1 with it; stays in [0, 1]."""
+    kept = e * (1.0 - decay)
+    return kept + (1.0 - kept) * gain
+
+
+def step_down(stage, e, fan_floor, partner_floor):
+    """Stage after drift: a fan below the fan floor becomes indifferent, a partner below the
+    partner floor becomes a fan (000: 継続的に関わってくれることが約束されたものではありません)."""
+    down = ((stage == FAN) & (e < fan_floor)) | ((stage == PARTNER) & (e < partner_floor))
+    return stage - down
+
+
+def migration_probability(life_event_rate, e, power):
+    """Weekly wish of a partner to move: a life event that makes moving possible, times
+    engagement raised to a power (attachment decides whether the event leads here)."""
+    return weekly_probability(life_event_rate) * np.asarray(e, dtype=float) ** power
+
+
+# --- 7.7 local demography --------------------------------------------------------------------
+
+def local_exit_probability(age_group, youth_leave_rate, elder_death_rate):
+    """Weekly chance a local leaves (youth move away) or dies (elders)."""
+    return (weekly_probability(youth_leave_rate) * (age_group == YOUTH)
+            + weekly_probability(elder_death_rate) * (age_group == ELDER))
+
+
+def ageing_probability(age_group, ageing_rate):
+    """Weekly chance a local moves to the next age group."""
+    return weekly_probability(ageing_rate) * (age_group < ELDER)
+
+
+def expected_births(n_locals, birth_rate):
+    """Mean number of births in a region this week (Poisson)."""
+    return birth_rate * n_locals / WEEKS_PER_YEAR
+
+
+def migrant_age_group(life_stage):
+    """Age group a migrant joins: young and family -> youth, midlife -> middle, senior -> elder."""
+    return np.asarray([YOUTH, YOUTH, MIDDLE, ELDER], dtype=np.int8)[life_stage]
+
+
+# --- 7.8 cost ---------------------------------------------------------------------------------
+
+def weekly_cost(active_guides, offline_held, urban_held, online_held, c: CostParams):
+    """Yen spent this week on guides and on the events actually held."""
+    return (active_guides * c.guide_year_yen / WEEKS_PER_YEAR + offline_held * c.offline_program_yen
+            + urban_held * c.urban_event_yen + online_held * c.online_event_yen)

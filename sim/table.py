@@ -1,0 +1,57 @@
+"""The per-week table both engines produce: one row per (step, region), same columns, same types."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+# name -> (dtype, meaning)
+COLUMNS: dict[str, tuple[str, str]] = {
+    "step": ("int32", "week; 0 is the initial state, flows are those of the week ending at this step"),
+    "region": ("int16", "destination region index"),
+    "indifferent": ("int64", "urban residents whose candidate region is this one and who are indifferent (無関心)"),
+    "fan": ("int64", "fans (ファン) of this region"),
+    "partner": ("int64", "partners (パートナー) of this region"),
+    "migrant": ("int64", "cumulative migrants (移住) to this region"),
+    "new_fans": ("int64", "indifferent -> fan this week"),
+    "new_partners": ("int64", "fan -> partner this week"),
+    "new_migrants": ("int64", "partner -> migrant this week"),
+    "dropouts": ("int64", "steps down this week (fan -> indifferent, partner -> fan)"),
+    "local_population": ("int64", "local residents living in the region at the end of the week"),
+    "mean_host_burden": ("float64", "mean hosting burden (受け入れ疲れ) of local residents, 0-1"),
+    "guide_utilisation": ("float64", "contacts and matches made / guide capacity available (0 if none)"),
+    "active_guides": ("int64", "guides working this week (funded or self-running)"),
+    "willing_hosts": ("int64", "locals willing to host this week"),
+    "events_held": ("int64", "offline programs + urban events + online events held this week"),
+    "participants": ("int64", "seats filled in all events this week"),
+    "offline_participants": ("int64", "seats filled in offline programs"),
+    "online_participants": ("int64", "seats filled in online events"),
+    "guide_contacts": ("int64", "indifferent people contacted by urban guides"),
+    "matches": ("int64", "fans matched to a local need (become partners)"),
+    "cost_yen": ("float64", "yen spent this week on guides and events held"),
+}
+
+STAGE_COLUMNS = ("indifferent", "fan", "partner", "migrant")
+FLOW_COLUMNS = ("new_fans", "new_partners", "new_migrants", "dropouts", "events_held", "participants",
+                "offline_participants", "online_participants", "guide_contacts", "matches", "cost_yen")
+
+
+def empty_frame() -> pd.DataFrame:
+    """A table with the right columns and types and no rows."""
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, (t, _) in COLUMNS.items()})
+
+
+def from_records(records: dict[str, list]) -> pd.DataFrame:
+    """Build the table from column lists (each engine appends one entry per region per step)."""
+    missing = set(COLUMNS) - set(records)
+    if missing:
+        raise KeyError(f"engine did not record columns {sorted(missing)}")
+    df = pd.DataFrame({c: np.asarray(records[c]).astype(t) for c, (t, _) in COLUMNS.items()})
+    return df.sort_values(["step", "region"], kind="stable").reset_index(drop=True)
+
+
+def totals(df: pd.DataFrame) -> pd.DataFrame:
+    """All regions summed per step (burden and utilisation averaged)."""
+    agg = {c: "sum" for c in COLUMNS if c not in ("step", "region", "mean_host_burden", "guide_utilisation")}
+    agg.update(mean_host_burden="mean", guide_utilisation="mean")
+    return df.groupby("step", as_index=False).agg(agg)
