@@ -92,7 +92,7 @@ class RegionParams:
     visitors_per_host: float = P(2.0, "visitors/host/week", 0, 1000, "assumption",
                                  "visitors one willing local can host in a week (hosting capacity)",
                                  "ホスト一人当たり受入人数")
-    needs_per_1000_locals: float = P(20.0, "partner roles/1000 locals", 0, 1_000_000,
+    needs_per_1000_locals: float = P(40.0, "partner roles/1000 locals", 0, 1_000_000,
                                      f"assumption; 関わりしろ {S001}:62, ヒダスケ 236 programs/yr {S002}:168",
                                      "concurrent partner roles (関わりしろ) the region can offer",
                                      "関わりしろ（千人当たり）")
@@ -102,8 +102,8 @@ class RegionParams:
                                   "openings that can accumulate unused (vacant houses, jobs)", "受け皿の上限")
     youth_leave_rate: float = P(0.02, "1/year", 0, 10, f"assumption; decline {S000}:56", "out-migration of local "
                                 "youth", "若年層の転出率")
-    elder_death_rate: float = P(0.07, "1/year", 0, 10, "assumption", "mortality of local elders", "高齢者の死亡率")
-    birth_rate: float = P(0.006, "1/year per local", 0, 10, f"assumption; birth decline {S000}:19",
+    elder_death_rate: float = P(0.045, "1/year", 0, 10, "assumption", "mortality of local elders", "高齢者の死亡率")
+    birth_rate: float = P(0.007, "1/year per local", 0, 10, f"assumption; birth decline {S000}:19",
                           "births per local resident per year (new youth)", "出生率（住民一人当たり）")
     ageing_rate: float = P(0.04, "1/year", 0, 10, "assumption (about 25 years per age group)",
                            "rate of moving to the next age group", "加齢率")
@@ -187,17 +187,17 @@ class PolicyParams:
 class BehaviourParams:
     """Response coefficients of people to contact; the calibration targets."""
 
-    broadcast_hazard: float = P(0.0004, "1/week", 0, 1, f"assumption; weak untargeted PR {S000}:804",
+    broadcast_hazard: float = P(0.0002, "1/week", 0, 1, f"assumption; weak untargeted PR {S000}:804",
                                 "hazard of becoming a fan from broadcast PR", "一般広報による関心化")
-    targeted_hazard: float = P(0.004, "1/week", 0, 1, f"assumption; {S000}:811", "hazard from targeted outreach "
+    targeted_hazard: float = P(0.002, "1/week", 0, 1, f"assumption; {S000}:811", "hazard from targeted outreach "
                                "for people with roots or matching theme, times targeting", "ターゲット広報による関心化")
-    social_hazard: float = P(0.01, "1/week", 0, 1, "assumption", "hazard times the share of engaged neighbours",
+    social_hazard: float = P(0.003, "1/week", 0, 1, "assumption", "hazard times the share of engaged neighbours",
                              "知人からの影響")
     donor_hazard: float = P(0.004, "1/week", 0, 1, "assumption", "hazard for donors with donor_path on",
                             "寄附者の関心化")
     tie_weight: float = P(4.0, "relative weight", 1, 1000, f"assumption; {S000}:811",
                           "how much more targeted outreach weighs people with roots or theme", "ゆかり・テーマの重み")
-    guide_conversion: float = P(0.15, "probability", 0, 1, "assumption",
+    guide_conversion: float = P(0.1, "probability", 0, 1, "assumption",
                                 "chance a guide contact turns an indifferent person into a fan", "案内人接触の効果")
     event_conversion: float = P(0.3, "probability", 0, 1, "assumption",
                                 "chance an urban event turns an indifferent attendee into a fan (online: times "
@@ -226,11 +226,11 @@ class BehaviourParams:
                           "都市イベントの効果")
     gain_match: float = P(0.3, "0-1", 0, 1, "assumption", "engagement gain from a guide match to a local need",
                           "マッチングの効果")
-    gain_social: float = P(0.02, "0-1", 0, 1, "assumption", "weekly engagement gain times the share of engaged "
+    gain_social: float = P(0.005, "0-1", 0, 1, "assumption", "weekly engagement gain times the share of engaged "
                            "neighbours", "知人からの効果")
     gain_donor: float = P(0.01, "0-1", 0, 1, "assumption", "weekly engagement gain of a donor fan (donor_path on)",
                           "寄附の継続効果")
-    engagement_decay: float = P(0.02, "1/week", 0, 1, f"{S000}:827 (relationship is never promised to last)",
+    engagement_decay: float = P(0.03, "1/week", 0, 1, f"{S000}:827 (relationship is never promised to last)",
                                 "weekly relative loss of engagement", "エンゲージメントの減衰")
     partner_threshold: float = P(0.5, "0-1", 0, 1, "assumption", "engagement a fan needs to be matched as a partner",
                                  "パートナー化に必要なエンゲージメント")
@@ -246,10 +246,10 @@ class BehaviourParams:
     life_event_rates: list[float] = P([0.10, 0.04, 0.03, 0.06], "1/year (young, family, midlife, senior)", 0, 10,
                                       f"assumption; life stage {S000}:137, {S000}:1376",
                                       "rate of a life event that makes moving possible", "ライフイベント発生率")
-    migrate_engagement_power: float = P(2.0, "exponent", 0, 100, f"assumption; 鹿角家 90% intend to move "
+    migrate_engagement_power: float = P(1.0, "exponent", 0, 100, f"assumption; 鹿角家 90% intend to move "
                                         f"{S004}:1055", "migration wish = life event x engagement^power",
                                         "移住意向のエンゲージメント依存")
-    burden_per_visitor: float = P(0.05, "0-1 per visitor", 0, 1, f"assumption; {S000}:784",
+    burden_per_visitor: float = P(0.1, "0-1 per visitor", 0, 1, f"assumption; {S000}:784",
                                   "burden a host gains per visitor hosted", "受入一人当たりの負担")
     burden_recovery: float = P(0.05, "1/week", 0, 1, "assumption", "weekly relative recovery of burden",
                                "負担の回復")
@@ -260,7 +260,8 @@ class BehaviourParams:
                             "burden per visitor is divided by (1 + guide_spread x active local guides)",
                             "案内人による負担分散")
     guide_host_boost: float = P(0.5, "relative", 0, 1000, f"{S000}:947 (受入れ地域の掘り起こし)",
-                                "extra willingness of locals tied to an active local guide", "案内人による受入掘り起こし")
+                                "extra willingness of locals tied to an active local guide",
+                                "案内人による受入掘り起こし")
 
 
 @dataclass

@@ -1,0 +1,124 @@
+"""UrbanResident (都市住民): climbs the ladder 無関心 → ファン → パートナー → 移住, or drifts back."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import mesa
+
+from sim import rules
+
+if TYPE_CHECKING:
+    from sim.model import RelationshipModel
+
+
+class UrbanResident(mesa.Agent):
+    """A resident of the metropolitan areas and their relation to one rural region.
+
+    Attributes:
+        node: node id in the network (equals the index in the initial arrays).
+        region: candidate region: the region the person relates to (or would, while indifferent).
+        roots, theme, skilled, donor: ゆかり, matching theme interest, a skill regions lack, donor.
+        online: online affinity in [0, 1].
+        life: life stage index (young, family, midlife, senior).
+        stage: rules.INDIFFERENT, FAN, PARTNER or MIGRANT.
+        engagement: engagement level in [0, 1].
+    """
+
+    model: RelationshipModel
+
+    def __init__(self, model: RelationshipModel, node: int, region: int, roots: bool, theme: bool, skilled: bool,
+                 donor: bool, online: float, life: int, stage: int, engagement: float) -> None:
+        super().__init__(model)
+        self.node = node
+        self.region = int(region)
+        self.roots = bool(roots)
+        self.theme = bool(theme)
+        self.tied = self.roots or self.theme
+        self.skilled = bool(skilled)
+        self.donor = bool(donor)
+        self.online = float(online)
+        self.life = int(life)
+        self.stage = int(stage)
+        self.engagement = float(engagement)
+        self.neighbours: list[mesa.Agent] = []
+        self._clear_week()
+
+    def _clear_week(self) -> None:
+        self.frac = 0.0
+        self.att_off = self.att_urb = self.att_on = 0
+        self.contacted = self.matched = self.moves = 0
+
+    def engages(self, region: int) -> bool:
+        """A fan, partner or migrant of ``region`` is an engaged tie for others relating to it."""
+        return self.stage != rules.INDIFFERENT and self.region == region
+
+    def exposure(self) -> float:
+        """Share of this person's ties engaged with its region (ODD 7.4), from start-of-week states."""
+        if not self.neighbours:
+            return 0.0
+        r = self.region
+        return sum(1 for nb in self.neighbours if nb.engages(r)) / len(self.neighbours)
+
+    def decide(self) -> None:
+        """Draw this week's wishes and applications from the start-of-week state (ODD 3, step 3)."""
+        self._clear_week()
+        if self.stage == rules.MIGRANT:
+            return
+        m = self.model
+        cfg = m.cfg
+        b = cfg.behaviour
+        r = self.region
+        self.frac = self.exposure()
+        weight = m.outreach_weight[self.tied]
+        p_off, p_urb, p_on = rules.apply_probabilities(self.stage, self.online, weight, cfg.regions.remoteness, b)
+        u = m.rng.random(4)
+        if u[0] < p_off:
+            m.apply("offline", r, self)
+        if u[1] < p_urb:
+            m.apply("urban", r, self)
+        if u[2] < p_on:
+            m.apply("online", r, self)
+        if self.stage == rules.INDIFFERENT:
+            m.apply("contact", r, self, weight)
+        elif self.stage == rules.FAN:
+            if self.engagement >= b.partner_threshold:
+                m.apply("match", r, self, m.match_weight[self.skilled])
+        elif u[3] < rules.migration_probability(b.life_event_rates[self.life], self.engagement,
+                                                 b.migrate_engagement_power):
+            m.apply("move", r, self)
+
+    def advance(self) -> None:
+        """Apply this week's outcome: conversion, engagement, step up, or drift down (ODD 3, step 5)."""
+        if self.stage == rules.MIGRANT:
+            return
+        m = self.model
+        p = m.cfg.policy
+        b = m.cfg.behaviour
+        flows = m.flows[self.region]
+        if self.stage == rules.INDIFFERENT:
+            hazard = rules.passive_hazard(self.tied, self.frac, self.donor, p.targeting, p.donor_path, b)
+            prob = rules.conversion_probability(hazard, self.contacted, self.att_urb, self.att_on, p.entry_bar,
+                                                p.online_effect, b)
+            if m.rng.random() < prob:
+                self.stage = rules.FAN
+                self.engagement = float(rules.entry_engagement(p.entry_bar, b))
+                flows["new_fans"] += 1
+            return
+        gain = rules.engagement_gain(self.att_off, self.att_urb, self.att_on, self.matched, self.frac,
+                                     self.donor and p.donor_path, p.online_effect, b)
+        self.engagement = float(rules.engagement_update(self.engagement, gain, b.engagement_decay))
+        if self.moves:
+            self.stage = rules.MIGRANT
+            flows["new_migrants"] += 1
+            m.arrivals.append(self)
+        elif self.matched:
+            self.stage = rules.PARTNER
+            flows["new_partners"] += 1
+        else:
+            new = int(rules.step_down(self.stage, self.engagement, b.fan_floor, b.partner_floor))
+            if new < self.stage:
+                flows["dropouts"] += 1
+                self.stage = new
+                if new == rules.INDIFFERENT:
+                    self.engagement = 0.0
