@@ -32,7 +32,7 @@ class RelationshipModel(mesa.Model):
     Attributes:
         week: weeks simulated so far.
         graph: the networkx graph (node ids as in ``sim.network``).
-        urban, locals, guides: AgentSets of each kind.
+        urban: AgentSet of urban residents; locals: AgentSet of living locals; guides: list of guides.
         records: the per-week table under construction (column -> list).
     """
 
@@ -64,7 +64,7 @@ class RelationshipModel(mesa.Model):
             a.guides = [nb for nb in a.neighbours if isinstance(nb, Guide)]
 
         self.urban = self.agents_by_type[UrbanResident]
-        self.guides = self.agents_by_type[Guide]
+        self.guides: list[Guide] = [a for a in nodes if isinstance(a, Guide)]
         self.guide_is_active: dict[int, bool] = {}
         p, b = cfg.policy, cfg.behaviour
         self.outreach_weight = {t: float(rules.outreach_weight(t, p.targeting, b.tie_weight)) for t in (False, True)}
@@ -84,7 +84,7 @@ class RelationshipModel(mesa.Model):
     @property
     def locals(self) -> mesa.agent.AgentSet:
         """Living local residents."""
-        return self.agents_by_type[LocalResident]
+        return self.agents_by_type.get(LocalResident) or mesa.agent.AgentSet([], random=self.random)
 
     def _n_locals(self, r: int) -> int:
         return sum(1 for a in self.locals if a.region == r)

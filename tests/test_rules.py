@@ -1,0 +1,207 @@
+"""Unit tests of each rule function: known inputs, expected outputs, edge cases, scalars = arrays."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from sim import rules
+from sim.params import BehaviourParams, CostParams
+
+B = BehaviourParams()
+
+
+def test_weekly_probability_matches_poisson_and_edges():
+    assert rules.weekly_probability(0.0) == 0.0
+    assert rules.weekly_probability(52.0) == pytest.approx(1 - math.exp(-1))
+    assert rules.weekly_probability(1e9) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("per_year", [0, 1, 4, 12, 52, 104, 236])
+def test_calendar_holds_exactly_per_year_events_each_year(per_year):
+    weeks = np.arange(520)
+    n = rules.events_this_week(weeks, per_year)
+    assert n.min() >= 0
+    assert n.reshape(10, 52).sum(axis=1).tolist() == [per_year] * 10
+    assert int(rules.events_this_week(7, per_year)) == int(n[7])  # scalar = array element
+
+
+def test_calendar_spreads_events_evenly():
+    held = np.flatnonzero(rules.events_this_week(np.arange(52), 4))
+    assert np.diff(held).tolist() == [13, 13, 13]
+
+
+def test_offline_suspension_window():
+    w = np.arange(10)
+    assert rules.offline_suspended(w, 3, 2).tolist() == [False] * 3 + [True] * 2 + [False] * 5
+    assert not rules.offline_suspended(w, -1, 100).any()
+
+
+def test_guides_per_region_rounds_half_up_and_splits():
+    u, l_ = rules.guides_per_region(2000, 10.0, 0.5, 1)
+    assert (int(u), int(l_)) == (1, 1)
+    u, l_ = rules.guides_per_region(10_000, 25.0, 0.4, 5)  # 5 per region
+    assert (int(u), int(l_)) == (2, 3)
+    assert rules.guides_per_region(100, 0.0, 0.5, 1) == (0, 0)
+
+
+def test_guide_active_until_funding_ends_unless_self_running():
+    assert bool(rules.guide_active(155, 3, False))
+    assert not bool(rules.guide_active(156, 3, False))
+    assert bool(rules.guide_active(10_000, 3, True))
+    assert rules.guide_active(np.array([0, 200]), 3, np.array([False, False])).tolist() == [True, False]
+
+
+def test_host_probability_falls_with_burden_and_rises_with_guide():
+    assert rules.host_probability(0.3, 0.0, 2.0, 0.5, False) == pytest.approx(0.3)
+    assert rules.host_probability(0.3, 0.0, 2.0, 0.5, True) == pytest.approx(0.45)
+    assert rules.host_probability(0.3, 0.5, 2.0, 0.0, False) == pytest.approx(0.075)
+    assert rules.host_probability(0.9, 0.0, 2.0, 1.0, True) == pytest.approx(1.0)  # capped
+    assert rules.host_probability(0.5, 1.0, 2.0, 0.0, False) == 0.0
+
+
+def test_offline_seats_capped_by_programs_and_hosts():
+    assert int(rules.offline_seats(1, 15, 100, 2.0)) == 15
+    assert int(rules.offline_seats(1, 15, 3, 2.0)) == 6
+    assert int(rules.offline_seats(0, 15, 100, 2.0)) == 0
+    assert int(rules.offline_seats(2, 15, 0, 2.0)) == 0
+
+
+def test_host_load_shares_participants_among_willing_hosts():
+    assert rules.host_load(True, 10, 5) == 2.0
+    assert rules.host_load(False, 10, 5) == 0.0
+    assert rules.host_load(True, 0, 0) == 0.0
+
+
+def test_burden_recovers_rises_and_stays_in_bounds():
+    assert rules.burden_update(0.5, 0.0, 0.1, 0.1, 0.5, 0) == pytest.approx(0.45)
+    assert rules.burden_update(0.0, 2.0, 0.1, 0.1, 0.0, 0) == pytest.approx(0.2)
+    spread = rules.burden_update(0.0, 2.0, 0.1, 0.1, 0.5, 2)
+    assert spread == pytest.approx(0.1)  # two local guides halve the added burden
+    b = np.linspace(0, 1, 11)
+    out = rules.burden_update(b, 1e6, 1.0, 0.0, 0.0, 0)
+    assert np.all((out >= 0) & (out <= 1))
+
+
+def test_partner_roles_and_match_seats():
+    assert rules.partner_roles(40, 1000) == 40
+    assert int(rules.match_seats(2, 2.0, 10, 0.2, 40, 10)) == 6
+    assert int(rules.match_seats(2, 2.0, 10, 0.2, 40, 39)) == 1  # only free roles
+    assert int(rules.match_seats(2, 2.0, 10, 0.2, 40, 45)) == 0  # never negative
+    assert int(rules.match_seats(0, 2.0, 0, 0.2, 40, 0)) == 0  # no guides, no programs: no matches
+
+
+def test_openings_used_refilled_and_capped():
+    assert rules.openings_next(3.0, 1, 52.0, 1000, 20) == pytest.approx(3.0)
+    assert rules.openings_next(0.0, 5, 0.0, 1000, 20) == 0.0
+    assert rules.openings_next(20.0, 0, 52.0, 1000, 20) == 20.0
+    assert rules.initial_openings(4.0, 1000, 20) == 4.0
+
+
+def test_outreach_weight_broadcast_vs_targeted():
+    assert rules.outreach_weight(True, 0.0, 4.0) == 1.0
+    assert rules.outreach_weight(False, 0.0, 4.0) == 1.0
+    assert rules.outreach_weight(True, 1.0, 4.0) == 4.0
+    assert rules.outreach_weight(False, 1.0, 4.0) == 0.0
+
+
+def test_passive_hazard_components():
+    assert rules.passive_hazard(False, 0.0, False, 0.0, True, B) == pytest.approx(B.broadcast_hazard)
+    tied = rules.passive_hazard(True, 0.0, False, 1.0, True, B)
+    assert tied == pytest.approx(B.targeted_hazard)
+    assert rules.passive_hazard(False, 0.0, False, 1.0, True, B) == 0.0
+    assert rules.passive_hazard(False, 1.0, False, 0.0, True, B) == pytest.approx(B.broadcast_hazard + B.social_hazard)
+    donor_on = rules.passive_hazard(False, 0.0, True, 0.0, True, B)
+    donor_off = rules.passive_hazard(False, 0.0, True, 0.0, False, B)
+    assert donor_on - donor_off == pytest.approx(B.donor_hazard)
+
+
+def test_conversion_probability_channels_and_bar():
+    assert rules.conversion_probability(0.0, 0, 0, 0, 0.0, 0.4, B) == 0.0
+    assert rules.conversion_probability(0.0, 1, 0, 0, 0.0, 0.4, B) == pytest.approx(B.guide_conversion)
+    both = rules.conversion_probability(0.0, 1, 1, 0, 0.0, 0.4, B)
+    assert both == pytest.approx(1 - (1 - B.guide_conversion) * (1 - B.event_conversion))
+    online = rules.conversion_probability(0.0, 0, 0, 1, 0.0, 0.4, B)
+    assert online == pytest.approx(B.event_conversion * 0.4)
+    high_bar = rules.conversion_probability(0.01, 1, 1, 1, 1.0, 0.4, B)
+    low_bar = rules.conversion_probability(0.01, 1, 1, 1, 0.0, 0.4, B)
+    assert high_bar < low_bar
+    assert rules.entry_engagement(1.0, B) > rules.entry_engagement(0.0, B)
+
+
+def test_apply_probabilities_by_stage():
+    off, urb, on = rules.apply_probabilities(np.array([0, 1, 2, 3]), 0.5, 1.0, 0.3, B)
+    assert off.tolist() == pytest.approx([0.0, B.apply_offline * 0.7, 2 * B.apply_offline * 0.7, 0.0])
+    assert urb.tolist() == pytest.approx([B.apply_urban_indifferent, B.apply_urban, B.apply_urban, 0.0])
+    assert on.tolist() == pytest.approx([0.5 * B.apply_online_indifferent, 0.5 * B.apply_online,
+                                         0.5 * B.apply_online, 0.0])
+    s_off, s_urb, s_on = rules.apply_probabilities(2, 0.5, 1.0, 0.3, B)  # scalar = array element
+    assert (s_off, s_urb, s_on) == pytest.approx((off[2], urb[2], on[2]))
+    full, _, _ = rules.apply_probabilities(2, 1.0, 1.0, 0.0, BehaviourParams(apply_offline=0.9))
+    assert full == 1.0  # capped
+
+
+def test_select_top_picks_largest_keys_and_everyone_when_few():
+    keys = np.array([0.1, 0.9, 0.5, 0.7])
+    assert rules.select_top(keys, 2).tolist() == [False, True, False, True]
+    assert rules.select_top(keys, 10).all()
+    assert not rules.select_top(keys, 0).any()
+    assert rules.select_top(np.array([]), 3).size == 0
+
+
+def test_weighted_keys_sample_in_proportion_to_weight():
+    # One seat, two applicants with weights 1 and 3: the heavier wins with probability 3/4.
+    # 20,000 draws: standard error 0.003, tolerance 0.015 (5 s.e.).
+    rng = np.random.default_rng(1)
+    u = rng.random((20_000, 2))
+    keys = rules.allocation_key(u, np.array([1.0, 3.0]))
+    assert (keys[:, 1] > keys[:, 0]).mean() == pytest.approx(0.75, abs=0.015)
+
+
+def test_match_weight():
+    assert rules.match_weight(True, True, 3.0) == 3.0
+    assert rules.match_weight(True, False, 3.0) == 1.0
+    assert rules.match_weight(False, True, 3.0) == 1.0
+
+
+def test_engagement_gain_and_update():
+    assert rules.engagement_gain(0, 0, 0, 0, 0.0, False, 0.4, B) == 0.0
+    g = rules.engagement_gain(1, 0, 1, 0, 0.0, False, 0.4, B)
+    assert g == pytest.approx(B.gain_offline * 1.4)
+    assert rules.engagement_gain(1, 1, 1, 1, 1.0, True, 1.0, B) == 1.0  # capped
+    assert rules.engagement_update(0.5, 0.0, 0.1) == pytest.approx(0.45)
+    assert rules.engagement_update(0.5, 1.0, 0.1) == pytest.approx(1.0)
+    e = np.linspace(0, 1, 11)
+    out = rules.engagement_update(e, 0.3, 0.05)
+    assert np.all((out >= 0) & (out <= 1))
+
+
+def test_step_down_one_stage_at_most():
+    stage = np.array([0, 1, 1, 2, 2, 3])
+    e = np.array([0.0, 0.05, 0.2, 0.2, 0.3, 0.0])
+    assert rules.step_down(stage, e, 0.1, 0.25).tolist() == [0, 0, 1, 1, 2, 3]
+
+
+def test_migration_probability_rises_with_engagement():
+    assert rules.migration_probability(0.1, 0.0, 1.0) == 0.0
+    low, high = rules.migration_probability(0.1, 0.3, 1.0), rules.migration_probability(0.1, 0.9, 1.0)
+    assert 0 < low < high < rules.weekly_probability(0.1) + 1e-12
+
+
+def test_demography():
+    ages = np.array([0, 1, 2])
+    ex = rules.local_exit_probability(ages, 0.02, 0.05)
+    assert ex[1] == 0.0 and ex[0] == pytest.approx(rules.weekly_probability(0.02))
+    ag = rules.ageing_probability(ages, 0.04)
+    assert ag[2] == 0.0 and ag[0] == ag[1] > 0
+    assert rules.expected_births(5200, 0.01) == pytest.approx(1.0)
+    assert rules.migrant_age_group(np.array([0, 1, 2, 3])).tolist() == [0, 0, 1, 2]
+
+
+def test_weekly_cost():
+    c = CostParams(guide_year_yen=5_200_000, offline_program_yen=300_000, urban_event_yen=500_000,
+                   online_event_yen=50_000)
+    assert rules.weekly_cost(2, 1, 1, 1, c) == pytest.approx(200_000 + 850_000)
+    assert rules.weekly_cost(0, 0, 0, 0, c) == 0.0
