@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import pandas as pd
 
 from sim.params import ENGINES, Config
 
 
-def run_engine(cfg: Config, progress: bool = False) -> pd.DataFrame:
-    """Run one simulation with the engine ``cfg.engine`` and return the per-week table."""
+class Engine(Protocol):
+    """What both engines offer: build from a config, then run a number of weeks."""
+
+    def run(self, steps: int, progress: bool = False) -> pd.DataFrame: ...
+
+
+def build_engine(cfg: Config) -> Engine:
+    """Build the population and network of ``cfg`` with the engine ``cfg.engine``."""
     if cfg.engine == "mesa":
         from sim.model import RelationshipModel
 
-        return RelationshipModel(cfg).run(cfg.run.steps, progress=progress)
+        return RelationshipModel(cfg)
     if cfg.engine == "vectorized":
         from sim.vectorized import VectorizedEngine
 
-        return VectorizedEngine(cfg).run(cfg.run.steps, progress=progress)
+        return VectorizedEngine(cfg)
     raise ValueError(f"engine: {cfg.engine!r} is not one of {', '.join(ENGINES)}")
+
+
+def run_engine(cfg: Config, progress: bool = False) -> pd.DataFrame:
+    """Run one simulation with the engine ``cfg.engine`` and return the per-week table."""
+    return build_engine(cfg).run(cfg.run.steps, progress=progress)
