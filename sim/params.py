@@ -170,9 +170,14 @@ class PolicyParams:
     targeting: float = P(0.3, "0-1", 0, 1, f"{S000}:804-811 (untargeted PR reached few of the intended people)",
                          "share of outreach aimed at people with roots or a matching theme (0 = broadcast)",
                          "ターゲティング度")
+    target_roots: bool = P(True, "on/off", None, None, f"{S000}:321 (ゆかり型), {S004}:28 (度會県)",
+                           "targeted outreach reaches people with roots in the region", "ゆかり層をターゲットに含む")
+    target_theme: bool = P(True, "on/off", None, None, f"{S000}:811, {S004}:502 (肝付町 rocket fans)",
+                           "targeted outreach reaches people with a matching theme interest",
+                           "テーマ層をターゲットに含む")
     entry_bar: float = P(0.0, "0-1", 0, 1, f"{S004}:407 (鹿角家 high bar), {S004}:688 (夕張Likers low bar)",
                          "entry bar of the registration platform (0 = a like, 1 = demanding)", "登録のハードル")
-    donor_path: bool = P(True, "on/off", None, None, f"{S000}:323 (ふるさと納税型)",
+    donor_path: bool = P(False, "on/off", None, None, f"{S000}:323 (ふるさと納税型)",
                          "donors (ふるさと納税-like) can become fans without visiting", "寄附による関係（非訪問）")
     skill_matching: bool = P(False, "on/off", None, None, f"{S004}:101 (南小国町), {S002}:43",
                              "local guides prefer fans whose skills a region lacks", "スキルマッチング")

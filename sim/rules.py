@@ -103,6 +103,11 @@ def initial_openings(per_1000, n_locals, max_stock):
 
 # --- 7.4 becoming a fan ------------------------------------------------------------------
 
+def targeted(roots, theme, target_roots, target_theme):
+    """Whether targeted outreach reaches a person: roots (ゆかり) and/or theme interest, as the policy aims."""
+    return (roots & target_roots) | (theme & target_theme)
+
+
 def outreach_weight(tied, targeting, tie_weight):
     """How strongly outreach (guides, events) reaches a person: broadcast part plus targeted part
     that only reaches people with roots or a matching theme (000: targeting works better)."""

@@ -205,3 +205,12 @@ def test_weekly_cost():
                    online_event_yen=50_000)
     assert rules.weekly_cost(2, 1, 1, 1, c) == pytest.approx(200_000 + 850_000)
     assert rules.weekly_cost(0, 0, 0, 0, c) == 0.0
+
+
+def test_targeted_follows_the_policy_aim():
+    roots = np.array([True, True, False, False])
+    theme = np.array([True, False, True, False])
+    assert rules.targeted(roots, theme, True, True).tolist() == [True, True, True, False]
+    assert rules.targeted(roots, theme, True, False).tolist() == [True, True, False, False]
+    assert rules.targeted(roots, theme, False, True).tolist() == [True, False, True, False]
+    assert rules.targeted(True, False, False, True) is False

@@ -34,7 +34,8 @@ class UrbanResident(mesa.Agent):
         self.region = int(region)
         self.roots = bool(roots)
         self.theme = bool(theme)
-        self.tied = self.roots or self.theme
+        p = model.cfg.policy
+        self.tied = bool(rules.targeted(self.roots, self.theme, p.target_roots, p.target_theme))
         self.skilled = bool(skilled)
         self.donor = bool(donor)
         self.online = float(online)

@@ -1,0 +1,40 @@
+# Set-up and go. Needs only python3.11 and make; everything else is installed into .venv.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+ARGS ?=
+
+.PHONY: run test test-slow lint bench docs clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## run the baseline scenario on the small default population (ARGS="scenario=funding_cliff ..." to change)
+run: $(STAMP)
+	$(BIN)/python -m sim $(ARGS)
+
+## the test suite (what CI runs)
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+## the slow statistical and large-population checks
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -q -m slow
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+## speed and memory of both engines (includes the 46.78M-person run, about 10 minutes)
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.run $(ARGS)
+
+## regenerate the parameter table of docs/ODD.md from sim/params.py
+docs: $(STAMP)
+	$(BIN)/python -m sim.params --write-odd
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,61 @@
+"""What a run says to its reader: a short summary and the ladder over time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from sim.io import atomic_write
+from sim.params import STAGES, STAGES_JA
+from sim.table import totals
+
+
+def summary(df: pd.DataFrame) -> str:
+    """Final counts per stage, migrants, local population change, cost, cost per new partner."""
+    t = totals(df)
+    first, last = t.iloc[0], t.iloc[-1]
+    weeks = int(last["step"])
+    lines = [f"after {weeks} weeks ({weeks / 52:.1f} years), all regions:"]
+    for en, ja in zip(STAGES, STAGES_JA):
+        lines.append(f"  {en:<12} {ja:<6} {int(first[en]):>12,} -> {int(last[en]):>12,}")
+    cost = float(t["cost_yen"].sum())
+    partners = int(t["new_partners"].sum())
+    lines.append(f"  new fans {int(t['new_fans'].sum()):,}, new partners {partners:,}, "
+                 f"migrants {int(t['new_migrants'].sum()):,}, dropouts {int(t['dropouts'].sum()):,}")
+    pop0, pop1 = int(first["local_population"]), int(last["local_population"])
+    change = (pop1 - pop0) / pop0 * 100 if pop0 else 0.0
+    lines.append(f"  local population {pop0:,} -> {pop1:,} ({change:+.1f}%)")
+    per = f"{cost / partners:,.0f} yen per new partner" if partners else "no new partner"
+    lines.append(f"  cost {cost:,.0f} yen ({per})")
+    return "\n".join(lines)
+
+
+def plot_ladder(df: pd.DataFrame, path: str | Path, title: str = "") -> Path:
+    """PNG of fans, partners and cumulative migrants over time (all regions), written atomically."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    t = totals(df)
+    years = t["step"] / 52
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
+    ax1.plot(years, t["indifferent"], label="indifferent", color="0.6")
+    ax1.plot(years, t["fan"], label="fan", color="tab:blue")
+    ax1.set_xlabel("year")
+    ax1.set_ylabel("urban residents")
+    ax1.set_title("the ladder")
+    ax1.legend()
+    ax2.plot(years, t["fan"], label="fan", color="tab:blue")
+    ax2.plot(years, t["partner"], label="partner", color="tab:orange")
+    ax2.plot(years, t["migrant"], label="migrant (cumulative)", color="tab:green")
+    ax2.set_yscale("symlog", linthresh=10)
+    ax2.set_xlabel("year")
+    ax2.set_title("upper rungs (log scale)")
+    ax2.legend()
+    if title:
+        fig.suptitle(title)
+    atomic_write(path, lambda p: fig.savefig(p, format="png", dpi=110))
+    plt.close(fig)
+    return Path(path)
