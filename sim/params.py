@@ -219,7 +219,7 @@ class BehaviourParams:
     apply_online_indifferent: float = P(0.002, "probability/week", 0, 1, "assumption",
                                         "wish of an indifferent person to attend an online event, times online "
                                         "affinity and outreach weight", "無関心層のオンライン参加希望")
-    apply_offline: float = P(0.05, "probability/week", 0, 1, "assumption", "wish of a fan to attend an offline "
+    apply_offline: float = P(0.15, "probability/week", 0, 1, "assumption", "wish of a fan to attend an offline "
                              "program (partners: twice), times (1 - remoteness)", "ファンの現地参加希望")
     apply_urban: float = P(0.05, "probability/week", 0, 1, "assumption", "wish of a fan or partner to attend an "
                            "urban event", "ファンの都市イベント参加希望")

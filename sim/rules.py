@@ -5,11 +5,16 @@ computed here. Each function accepts Python scalars (the Mesa engine, one agent 
 time) or numpy arrays (the vectorized engine, all agents at once) and returns the same
 kind; none draws random numbers, so the engines differ only in how they draw.
 Section numbers refer to "Submodels" in docs/ODD.md.
+
+Functions marked ``@register_jitable`` are plain Python functions that numba can also compile
+when a kernel of the vectorized engine calls them (with ``b`` given as a namedtuple), so even
+the compiled engine reads its formulas from this file.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from numba.extending import register_jitable
 
 from sim.params import BehaviourParams, CostParams
 
@@ -54,6 +59,7 @@ def guide_active(week, funding_years, self_running):
 
 # --- 7.3 hosts and local capacity ------------------------------------------------------
 
+@register_jitable
 def host_probability(willingness, burden, sensitivity, guide_boost, tied_to_active_guide):
     """Chance a local resident is willing to host this week; falls with accumulated burden."""
     base = np.minimum(1.0, willingness * (1.0 + guide_boost * tied_to_active_guide))
@@ -66,11 +72,13 @@ def offline_seats(n_programs, capacity, n_willing_hosts, visitors_per_host):
     return np.minimum(np.asarray(n_programs, dtype=np.int64) * capacity, hosting)
 
 
+@register_jitable
 def host_load(willing, participants, n_willing):
     """Visitors each willing host receives: this week's offline participants shared evenly."""
     return willing * participants / np.maximum(1, n_willing)
 
 
+@register_jitable
 def burden_update(burden, load, per_visitor, recovery, spread, n_local_guides):
     """Host burden (受け入れ疲れ): recovers with rest, rises with hosting; local guides spread it."""
     rested = burden * (1.0 - recovery)
@@ -103,17 +111,20 @@ def initial_openings(per_1000, n_locals, max_stock):
 
 # --- 7.4 becoming a fan ------------------------------------------------------------------
 
+@register_jitable
 def targeted(roots, theme, target_roots, target_theme):
     """Whether targeted outreach reaches a person: roots (ゆかり) and/or theme interest, as the policy aims."""
     return (roots & target_roots) | (theme & target_theme)
 
 
+@register_jitable
 def outreach_weight(tied, targeting, tie_weight):
     """How strongly outreach (guides, events) reaches a person: broadcast part plus targeted part
     that only reaches people with roots or a matching theme (000: targeting works better)."""
     return (1.0 - targeting) + targeting * tie_weight * tied
 
 
+@register_jitable
 def passive_hazard(tied, frac_engaged, donor, targeting, donor_path, b: BehaviourParams):
     """Weekly hazard of becoming a fan without a personal contact: broadcast PR, targeted PR,
     engaged friends, and the non-visiting donor path."""
@@ -121,11 +132,13 @@ def passive_hazard(tied, frac_engaged, donor, targeting, donor_path, b: Behaviou
             + b.social_hazard * frac_engaged + b.donor_hazard * donor * donor_path)
 
 
+@register_jitable
 def bar_factor(entry_bar, cut):
     """A higher registration bar converts fewer people (鹿角家 vs 夕張Likers!)."""
     return 1.0 - cut * entry_bar
 
 
+@register_jitable
 def conversion_probability(hazard, contacted, att_urban, att_online, entry_bar, online_effect, b: BehaviourParams):
     """Chance an indifferent person becomes a fan this week, from every channel at once."""
     f = bar_factor(entry_bar, b.entry_bar_cut)
@@ -136,6 +149,7 @@ def conversion_probability(hazard, contacted, att_urban, att_online, entry_bar, 
     return 1.0 - stay
 
 
+@register_jitable
 def entry_engagement(entry_bar, b: BehaviourParams):
     """Engagement of a new fan: a higher bar raises attachment (004: 鹿角家)."""
     return b.entry_engagement_low + entry_bar * (b.entry_engagement_high - b.entry_engagement_low)
@@ -143,6 +157,7 @@ def entry_engagement(entry_bar, b: BehaviourParams):
 
 # --- 7.5 activities -----------------------------------------------------------------------
 
+@register_jitable
 def apply_probabilities(stage, online_affinity, weight, remoteness, b: BehaviourParams):
     """Wish to attend (offline program, urban event, online event) this week, by stage."""
     ind = stage == INDIFFERENT
@@ -174,6 +189,7 @@ def select_top(keys, seats):
     return mask
 
 
+@register_jitable
 def match_weight(skilled, skill_matching, skill_weight):
     """Priority of a fan for a local-guide match: skilled fans first when skill matching is on."""
     return 1.0 + (skill_weight - 1.0) * skilled * skill_matching
@@ -181,6 +197,7 @@ def match_weight(skilled, skill_matching, skill_weight):
 
 # --- 7.6 engagement and the ladder -----------------------------------------------------
 
+@register_jitable
 def engagement_gain(att_off, att_urb, att_on, matched, frac_engaged, donor_active, online_effect,
                     b: BehaviourParams):
     """Share of the remaining distance to full engagement closed by this week's contacts."""
@@ -189,6 +206,7 @@ def engagement_gain(att_off, att_urb, att_on, matched, frac_engaged, donor_activ
     return np.minimum(1.0, g)
 
 
+@register_jitable
 def engagement_update(e, gain, decay):
     """Engagement decays without contact and rises towards 1 with it; stays in [0, 1]."""
     kept = e * (1.0 - decay)

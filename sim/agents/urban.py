@@ -81,7 +81,8 @@ class UrbanResident(mesa.Agent):
         if u[2] < p_on:
             m.apply("online", r, self)
         if self.stage == rules.INDIFFERENT:
-            m.apply("contact", r, self, weight)
+            if weight > 0:  # outreach aimed elsewhere never reaches this person
+                m.apply("contact", r, self, weight)
         elif self.stage == rules.FAN:
             if self.engagement >= b.partner_threshold:
                 m.apply("match", r, self, m.match_weight[self.skilled])
