@@ -93,21 +93,40 @@ def _fill(n_nodes, src, dst):
     return indptr, indices
 
 
-@numba.njit(cache=True)
+@numba.njit(parallel=True, cache=True)
 def _dedupe(indptr, indices):
+    """Sort each row in place (rows are short: insertion sort), drop repeats and self-loops."""
     n = indptr.size - 1
-    out_ptr = np.zeros(n + 1, np.int64)
-    w = 0
-    for v in range(n):
-        row = np.sort(indices[indptr[v]:indptr[v + 1]])
+    kept = np.zeros(n + 1, np.int64)
+    for v in numba.prange(n):
+        a, b = indptr[v], indptr[v + 1]
+        for i in range(a + 1, b):
+            x = indices[i]
+            j = i - 1
+            while j >= a and indices[j] > x:
+                indices[j + 1] = indices[j]
+                j -= 1
+            indices[j + 1] = x
+        c = 0
         last = -1
-        for x in row:
+        for i in range(a, b):
+            x = indices[i]
             if x != last and x != v:
-                indices[w] = x
+                c += 1
+            last = x
+        kept[v + 1] = c
+    out_ptr = np.cumsum(kept)
+    out = np.empty(out_ptr[-1], np.int32)
+    for v in numba.prange(n):
+        w = out_ptr[v]
+        last = -1
+        for i in range(indptr[v], indptr[v + 1]):
+            x = indices[i]
+            if x != last and x != v:
+                out[w] = x
                 w += 1
-                last = x
-        out_ptr[v + 1] = w
-    return out_ptr, indices[:w].copy()
+            last = x
+    return out_ptr, out
 
 
 def from_edges(n_nodes: int, src: np.ndarray, dst: np.ndarray) -> CSR:

@@ -19,7 +19,7 @@ made, never their law:
 from __future__ import annotations
 
 from collections import namedtuple
-from dataclasses import astuple, fields
+from dataclasses import fields
 
 import numba
 import numpy as np
@@ -30,31 +30,33 @@ from sim.network_csr import build_csr
 from sim.params import BehaviourParams, Config
 from sim.population import draw_guides, draw_locals, draw_urban, new_local_willingness, streams
 
-PASSIVE, WISH_URBAN, WISH_ONLINE = 1, 2, 4
+PASSIVE, WISH_URBAN, WISH_ONLINE, ENGAGED = 1, 2, 4, 8
 
 
-def behaviour_tuple(b: BehaviourParams):
+_SCALAR_BEHAVIOUR = [f.name for f in fields(BehaviourParams) if not f.name.endswith("_rates")]
+BehaviourTuple = namedtuple("BehaviourTuple", _SCALAR_BEHAVIOUR)
+
+
+def behaviour_tuple(b: BehaviourParams) -> BehaviourTuple:
     """The scalar behaviour parameters as a namedtuple, which numba kernels accept (same attribute names)."""
-    scalars = [(f.name, v) for f, v in zip(fields(b), astuple(b)) if not isinstance(v, list)]
-    bt = namedtuple("BehaviourTuple", [name for name, _ in scalars])
-    return bt(*[v for _, v in scalars])
+    return BehaviourTuple(*[float(getattr(b, name)) for name in _SCALAR_BEHAVIOUR])
 
 
 @numba.njit(parallel=True, cache=True)
 def _decide_indifferent(u, stage, region, tied, donor, online, cnt, deg, w_tied, w_untied, targeting, donor_path,
                         entry_bar, online_effect, remoteness, bt, flags):
-    """Weekly draws of every indifferent resident (ODD 7.4-7.5), three Bernoullis from one uniform."""
+    """Weekly draws of every indifferent resident (ODD 7.4-7.5), three Bernoullis from one uniform;
+    fans and partners are only flagged as ENGAGED (they are handled with numpy)."""
     for i in numba.prange(stage.size):
         if stage[i] != 0:
-            flags[i] = 0
+            flags[i] = ENGAGED if stage[i] != 3 else 0
             continue
         frac = cnt[i] / deg[i] if deg[i] > 0 else 0.0
         t = tied[i]
         w = w_tied if t else w_untied
         h = rules.passive_hazard(t, frac, donor[i], targeting, donor_path, bt)
-        probs = (rules.conversion_probability(h, 0, 0, 0, entry_bar, online_effect, bt),
-                 rules.apply_probabilities(0, online[i], w, remoteness, bt)[1],
-                 rules.apply_probabilities(0, online[i], w, remoteness, bt)[2])
+        wishes = rules.apply_probabilities(0, online[i], w, remoteness, bt)
+        probs = (rules.conversion_probability(h, 0, 0, 0, entry_bar, online_effect, bt), wishes[1], wishes[2])
         x = u[i]
         f = 0
         bit = 1
@@ -144,8 +146,8 @@ class VectorizedEngine:
         self.cnt = _initial_counts(N, self.L0, self.csr.indptr, self.csr.indices, self.stage, self.region,
                                    local.region, self.g_region, self.g_active)
         # bookkeeping per region
-        self.stage_counts = np.zeros((R, 4), np.int64)
-        np.add.at(self.stage_counts, (self.region, self.stage), 1)
+        self.stage_counts = np.bincount(self.region.astype(np.int64) * 4 + self.stage,
+                                        minlength=R * 4).reshape(R, 4)
         self.ind_counts = np.zeros((R, 2), np.int64)
         ind = self.stage == rules.INDIFFERENT
         np.add.at(self.ind_counts, (self.region[ind], self.tied[ind].astype(np.int64)), 1)
@@ -254,7 +256,9 @@ class VectorizedEngine:
         _decide_indifferent(self.ubuf, self.stage, self.region, self.tied, self.donor, self.online, self.cnt,
                             self.deg, self.w_class[1], self.w_class[0], p.targeting, p.donor_path, p.entry_bar,
                             p.online_effect, g.remoteness, self.bt, self.flags)
-        E = np.flatnonzero((self.stage == rules.FAN) | (self.stage == rules.PARTNER))
+        drew = np.flatnonzero(self.flags)
+        E = drew[(self.flags[drew] & ENGAGED) > 0]  # fans and partners
+        drew = drew[(self.flags[drew] & ENGAGED) == 0]
         sE, eE, rE = self.stage[E], self.e[E], self.region[E]
         fracE = np.where(self.deg[E] > 0, self.cnt[E] / np.maximum(self.deg[E], 1), 0.0)
         wE = self.w_class[self.tied[E].astype(np.int64)]
@@ -264,8 +268,8 @@ class VectorizedEngine:
         wish_move = (sE == rules.PARTNER) & (ue[3] < rules.migration_probability(life_rates, eE,
                                                                                   b.migrate_engagement_power))
         wish_match = (sE == rules.FAN) & (eE >= b.partner_threshold)
-        ind_urb = np.flatnonzero(self.flags & WISH_URBAN)
-        ind_on = np.flatnonzero(self.flags & WISH_ONLINE)
+        ind_urb = drew[(self.flags[drew] & WISH_URBAN) > 0]
+        ind_on = drew[(self.flags[drew] & WISH_ONLINE) > 0]
 
         # 4. allocate, region by region
         att_off, att_urb, att_on = np.zeros(E.size, bool), np.zeros(E.size, bool), np.zeros(E.size, bool)
@@ -306,13 +310,13 @@ class VectorizedEngine:
         # 5. urban advance
         flows = np.zeros((R, 4), np.int64)  # new fans, new partners, new migrants, dropouts
         f = p.entry_bar
-        conv = (self.flags & PASSIVE).astype(bool)
+        converted = [drew[(self.flags[drew] & PASSIVE) > 0]]
         for idx, channel in ((np.concatenate(contacted), (1, 0, 0)), (np.concatenate(ind_att_urb), (0, 1, 0)),
                              (np.concatenate(ind_att_on), (0, 0, 1))):
             if idx.size:
                 pc = rules.conversion_probability(0.0, *channel, f, p.online_effect, b)
-                conv[idx[rng.random(idx.size) < pc]] = True
-        new_fans = np.flatnonzero(conv)
+                converted.append(idx[rng.random(idx.size) < pc])
+        new_fans = np.unique(np.concatenate(converted))
         gain = rules.engagement_gain(att_off, att_urb, att_on, matched, fracE, self.donor[E] & p.donor_path,
                                      p.online_effect, b)
         e_new = rules.engagement_update(eE, gain, b.engagement_decay).astype(np.float32)
@@ -334,7 +338,11 @@ class VectorizedEngine:
             if who.size:
                 _shift_counts(who, self.region[who], d, N, self.csr.indptr, self.csr.indices, self.region, self.cnt)
                 np.add.at(self.ind_counts, (self.region[who], self.tied[who].astype(np.int64)), -d)
-        self._recount()
+        moved_from = np.stack([rE, sE.astype(np.int64)])
+        np.subtract.at(self.stage_counts, (moved_from[0], moved_from[1]), 1)
+        np.add.at(self.stage_counts, (rE, s_new.astype(np.int64)), 1)
+        np.add.at(self.stage_counts, (self.region[new_fans], rules.FAN), 1)
+        np.subtract.at(self.stage_counts, (self.region[new_fans], rules.INDIFFERENT), 1)
 
         # 6. locals advance, then newcomers
         op = stats[:, 4]
@@ -372,10 +380,6 @@ class VectorizedEngine:
                                             locals_start.astype(float), g.max_openings_stock)
         self._record({"flows": flows, "stats": stats, "n_events": (n_off, n_urb, n_on), "a_urb": a_urb,
                       "a_loc": a_loc, "n_willing": n_willing})
-
-    def _recount(self) -> None:
-        code = self.region.astype(np.int64) * 4 + self.stage
-        self.stage_counts[:] = np.bincount(code, minlength=self.R * 4).reshape(self.R, 4)
 
     def _record(self, week: dict | None) -> None:
         R, cfg = self.R, self.cfg
