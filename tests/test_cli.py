@@ -74,6 +74,15 @@ def test_bad_input_one_line_exit_2_nothing_written(args, key):
     assert results_listing() == before
 
 
+def test_population_too_large_for_memory_is_refused_up_front():
+    before = results_listing()
+    out = cli("population=three_metros")  # the Mesa engine would need objects for 46.78M people
+    assert out.returncode == 2
+    lines = [ln for ln in out.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "GiB" in lines[0] and "limit" in lines[0] and "46,780,000" in lines[0]
+    assert results_listing() == before
+
+
 def test_list_scenarios():
     out = cli("--list-scenarios")
     assert out.returncode == 0
