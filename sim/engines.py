@@ -15,6 +15,24 @@ class Engine(Protocol):
     def run(self, steps: int, progress: bool = False) -> pd.DataFrame: ...
 
 
+class WeeklyRun:
+    """What both engines share: run a number of weeks (with a progress bar if asked) and give the table.
+
+    Subclasses define ``step()`` (one week) and ``recorder`` (a ``sim.table.Recorder``)."""
+
+    def run(self, steps: int, progress: bool = False) -> pd.DataFrame:
+        """Simulate ``steps`` weeks and return the per-week table."""
+        from tqdm.auto import tqdm
+
+        for _ in tqdm(range(steps), disable=not progress, desc="weeks", unit="wk"):
+            self.step()
+        return self.table()
+
+    def table(self) -> pd.DataFrame:
+        """The per-week table recorded so far (sim/table.py)."""
+        return self.recorder.frame()
+
+
 def build_engine(cfg: Config) -> Engine:
     """Build the population and network of ``cfg`` with the engine ``cfg.engine``."""
     if cfg.engine == "mesa":

@@ -11,19 +11,20 @@ from collections import defaultdict
 
 import mesa
 import numpy as np
-import pandas as pd
 
-from sim import rules, table
+from sim import rules
 from sim.agents import Guide, LocalResident, UrbanResident
+from sim.engines import WeeklyRun
 from sim.network import build_graph, sample
 from sim.params import Config
 from sim.population import draw_guides, draw_locals, draw_urban, new_local_willingness, streams
+from sim.table import Recorder
 
 KINDS = ("offline", "urban", "online", "contact", "match", "move")
 FLOWS = ("new_fans", "new_partners", "new_migrants", "dropouts")
 
 
-class RelationshipModel(mesa.Model):
+class RelationshipModel(WeeklyRun, mesa.Model):
     """関係人口 on a network, one step = one week, synchronous updating.
 
     Args:
@@ -33,7 +34,7 @@ class RelationshipModel(mesa.Model):
         week: weeks simulated so far.
         graph: the networkx graph (node ids as in ``sim.network``).
         urban: AgentSet of urban residents; locals: AgentSet of living locals; guides: list of guides.
-        records: the per-week table under construction (column -> list).
+        recorder: the per-week table under construction.
     """
 
     def __init__(self, cfg: Config) -> None:
@@ -75,7 +76,7 @@ class RelationshipModel(mesa.Model):
         self.ageing_probability = rules.ageing_probability(ages, g.ageing_rate).tolist()
         self.openings = [float(rules.initial_openings(cfg.regions.openings_per_1000_locals, self._n_locals(r),
                                                       cfg.regions.max_openings_stock)) for r in range(R)]
-        self.records: dict[str, list] = {c: [] for c in table.COLUMNS}
+        self.recorder = Recorder(cfg.costs)
         self._reset_week()
         self._record()
 
@@ -225,8 +226,7 @@ class RelationshipModel(mesa.Model):
 
     def _record(self) -> None:
         """Append one row per region describing the end of the current week."""
-        cfg = self.cfg
-        R = cfg.regions.count
+        R = self.cfg.regions.count
         counts = np.zeros((R, 4), dtype=np.int64)
         for a in self.urban:
             counts[a.region, a.stage] += 1
@@ -235,43 +235,14 @@ class RelationshipModel(mesa.Model):
         for a in self.locals:
             pop[a.region] += 1
             burden[a.region] += a.burden
-        started = self.week > 0
         for r in range(R):
-            st = self.week_stats[r]
-            n_off = self.n_offline if started else 0
-            n_urb = self.n_urban if started else 0
-            n_on = self.n_online if started else 0
-            active = self.active_urban_guides[r] + self.active_local_guides[r]
-            row = {
-                "step": self.week, "region": r,
-                "indifferent": counts[r, 0], "fan": counts[r, 1], "partner": counts[r, 2], "migrant": counts[r, 3],
-                **{f: self.flows[r][f] for f in FLOWS},
-                "local_population": pop[r],
-                "mean_host_burden": burden[r] / pop[r] if pop[r] else 0.0,
-                "guide_utilisation": st["guide_utilisation"],
-                "active_guides": active if started else 0,
-                "willing_hosts": self.willing_hosts[r],
-                "events_held": n_off + n_urb + n_on,
-                "participants": int(st["participants"]),
-                "offline_participants": self.offline_participants[r],
-                "online_participants": int(st["online_participants"]),
-                "guide_contacts": int(st["guide_contacts"]),
-                "matches": int(st["matches"]),
-                "cost_yen": float(rules.weekly_cost(active, n_off, n_urb, n_on, cfg.costs)) if started else 0.0,
-            }
-            for c, v in row.items():
-                self.records[c].append(v)
-
-    # --- running ------------------------------------------------------------------------
-
-    def run(self, steps: int, progress: bool = False) -> pd.DataFrame:
-        """Simulate ``steps`` weeks and return the per-week table."""
-        from tqdm.auto import tqdm
-
-        for _ in tqdm(range(steps), disable=not progress, desc="weeks", unit="wk"):
-            self.step()
-        return self.table()
-
-    def table(self) -> pd.DataFrame:
-        """The per-week table recorded so far (sim/table.py)."""
-        return table.from_records(self.records)
+            activity = {}
+            if self.week > 0:
+                st = self.week_stats[r]
+                activity = dict(events=(self.n_offline, self.n_urban, self.n_online),
+                                active_guides=self.active_urban_guides[r] + self.active_local_guides[r],
+                                willing_hosts=self.willing_hosts[r], offline_participants=self.offline_participants[r],
+                                **{k: st[k] for k in ("guide_utilisation", "participants", "online_participants",
+                                                      "guide_contacts", "matches")})
+            self.recorder.add(self.week, r, counts[r], [self.flows[r][f] for f in FLOWS], pop[r],
+                              burden[r] / pop[r] if pop[r] else 0.0, **activity)

@@ -55,3 +55,34 @@ def totals(df: pd.DataFrame) -> pd.DataFrame:
     agg = {c: "sum" for c in COLUMNS if c not in ("step", "region", "mean_host_burden", "guide_utilisation")}
     agg.update(mean_host_burden="mean", guide_utilisation="mean")
     return df.groupby("step", as_index=False).agg(agg)
+
+
+ACTIVITY = ("guide_utilisation", "active_guides", "willing_hosts", "participants", "offline_participants",
+            "online_participants", "guide_contacts", "matches")
+
+
+class Recorder:
+    """Collects the table row by row; both engines fill it the same way, so rows mean the same."""
+
+    def __init__(self, costs) -> None:
+        self.costs = costs
+        self.records: dict[str, list] = {c: [] for c in COLUMNS}
+
+    def add(self, step: int, region: int, stages, flows, local_population: int, mean_host_burden: float,
+            events: tuple[int, int, int] = (0, 0, 0), **activity) -> None:
+        """One row: stage counts (4), flows (new fans, partners, migrants, dropouts), locals, and this
+        week's events held (offline, urban, online) and activity (``ACTIVITY`` keys; zero at step 0)."""
+        from sim import rules
+
+        row = {"step": step, "region": region, **dict(zip(STAGE_COLUMNS, stages)),
+               **dict(zip(("new_fans", "new_partners", "new_migrants", "dropouts"), flows)),
+               "local_population": local_population, "mean_host_burden": mean_host_burden,
+               **{k: activity.get(k, 0) for k in ACTIVITY},
+               "events_held": sum(events),
+               "cost_yen": float(rules.weekly_cost(activity.get("active_guides", 0), *events, self.costs))}
+        for c, v in row.items():
+            self.records[c].append(v)
+
+    def frame(self) -> pd.DataFrame:
+        """The table recorded so far."""
+        return from_records(self.records)

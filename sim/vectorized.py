@@ -23,12 +23,13 @@ from dataclasses import fields
 
 import numba
 import numpy as np
-import pandas as pd
 
-from sim import rules, table
+from sim import rules
+from sim.engines import WeeklyRun
 from sim.network_csr import build_csr
 from sim.params import BehaviourParams, Config
 from sim.population import draw_guides, draw_locals, draw_urban, new_local_willingness, streams
+from sim.table import Recorder
 
 PASSIVE, WISH_URBAN, WISH_ONLINE, ENGAGED = 1, 2, 4, 8
 
@@ -105,7 +106,7 @@ def _grow(a: np.ndarray, size: int) -> np.ndarray:
     return out
 
 
-class VectorizedEngine:
+class VectorizedEngine(WeeklyRun):
     """All agents as arrays; ``run(steps)`` returns the same per-week table as the Mesa engine."""
 
     def __init__(self, cfg: Config) -> None:
@@ -163,7 +164,7 @@ class VectorizedEngine:
         self.ubuf = np.empty(N)
         self.flags = np.zeros(N, np.uint8)
         self.week = 0
-        self.records: dict[str, list] = {c: [] for c in table.COLUMNS}
+        self.recorder = Recorder(cfg.costs)
         self._record(None)
 
     # --- helpers ---------------------------------------------------------------------------
@@ -382,39 +383,17 @@ class VectorizedEngine:
                       "a_loc": a_loc, "n_willing": n_willing})
 
     def _record(self, week: dict | None) -> None:
-        R, cfg = self.R, self.cfg
+        R = self.R
         alive = np.flatnonzero(self.l_alive[:self.n_l])
         burden = np.bincount(self.l_region[alive], weights=self.l_burden[alive], minlength=R)
         for r in range(R):
-            row = {"step": self.week, "region": r, "indifferent": self.stage_counts[r, 0],
-                   "fan": self.stage_counts[r, 1], "partner": self.stage_counts[r, 2],
-                   "migrant": self.stage_counts[r, 3], "local_population": self.loc_count[r],
-                   "mean_host_burden": burden[r] / self.loc_count[r] if self.loc_count[r] else 0.0}
-            if week is None:
-                row.update(dict.fromkeys(("new_fans", "new_partners", "new_migrants", "dropouts", "active_guides",
-                                          "willing_hosts", "events_held", "participants", "offline_participants",
-                                          "online_participants", "guide_contacts", "matches"), 0),
-                           guide_utilisation=0.0, cost_yen=0.0)
-            else:
-                fl, st = week["flows"][r], week["stats"][r]
-                n_off, n_urb, n_on = week["n_events"]
-                active = int(week["a_urb"][r] + week["a_loc"][r])
-                row.update(new_fans=fl[0], new_partners=fl[1], new_migrants=fl[2], dropouts=fl[3],
-                           guide_utilisation=st[5], active_guides=active, willing_hosts=week["n_willing"][r],
-                           events_held=n_off + n_urb + n_on, participants=int(st[0]), offline_participants=int(st[4]),
-                           online_participants=int(st[1]), guide_contacts=int(st[2]), matches=int(st[3]),
-                           cost_yen=float(rules.weekly_cost(active, n_off, n_urb, n_on, cfg.costs)))
-            for c, v in row.items():
-                self.records[c].append(v)
-
-    def run(self, steps: int, progress: bool = False) -> pd.DataFrame:
-        """Simulate ``steps`` weeks and return the per-week table."""
-        from tqdm.auto import tqdm
-
-        for _ in tqdm(range(steps), disable=not progress, desc="weeks", unit="wk"):
-            self.step()
-        return self.table()
-
-    def table(self) -> pd.DataFrame:
-        """The per-week table recorded so far (sim/table.py)."""
-        return table.from_records(self.records)
+            activity = {}
+            if week is not None:
+                st = week["stats"][r]
+                activity = dict(events=week["n_events"], active_guides=int(week["a_urb"][r] + week["a_loc"][r]),
+                                willing_hosts=week["n_willing"][r], guide_utilisation=st[5], participants=int(st[0]),
+                                offline_participants=int(st[4]), online_participants=int(st[1]),
+                                guide_contacts=int(st[2]), matches=int(st[3]))
+            flows = week["flows"][r] if week is not None else (0, 0, 0, 0)
+            self.recorder.add(self.week, r, self.stage_counts[r], flows, self.loc_count[r],
+                              burden[r] / self.loc_count[r] if self.loc_count[r] else 0.0, **activity)
