@@ -1,13 +1,12 @@
 """The vectorized engine: the same rules and schedule as the Mesa engine, on arrays.
 
 State lives in numpy arrays with small dtypes, the network in CSR form (``sim.network_csr``).
-Every formula comes from ``sim.rules``: numpy calls them on arrays, and the one numba kernel
-(the weekly pass over indifferent residents, the bulk of the population) calls the same
-functions compiled by numba. What differs from the Mesa engine is only how the draws are
-made, never their law:
+Every formula comes from ``sim.rules``, called on arrays. What differs from the Mesa engine is
+only how the draws are made, never their law:
 
-- each indifferent resident's independent weekly Bernoullis (passive conversion, urban-event
-  wish, online wish) are decoded from one uniform;
+- the indifferent majority's rare weekly events (passive conversion, urban-event wish, online
+  wish; independent Bernoullis) are drawn by thinning: only about N·q_max positions are visited
+  a week, each outcome decoded from one uniform;
 - a share of engaged ties is kept as a count updated when someone's engagement changes,
   instead of being recounted every week;
 - guide contacts (weighted sampling without replacement among all indifferent residents) are
@@ -31,9 +30,6 @@ from sim.params import BehaviourParams, Config
 from sim.population import draw_guides, draw_locals, draw_urban, new_local_willingness, streams
 from sim.table import Recorder
 
-PASSIVE, WISH_URBAN, WISH_ONLINE, ENGAGED = 1, 2, 4, 8
-
-
 _SCALAR_BEHAVIOUR = [f.name for f in fields(BehaviourParams) if not f.name.endswith("_rates")]
 BehaviourTuple = namedtuple("BehaviourTuple", _SCALAR_BEHAVIOUR)
 
@@ -41,34 +37,6 @@ BehaviourTuple = namedtuple("BehaviourTuple", _SCALAR_BEHAVIOUR)
 def behaviour_tuple(b: BehaviourParams) -> BehaviourTuple:
     """The scalar behaviour parameters as a namedtuple, which numba kernels accept (same attribute names)."""
     return BehaviourTuple(*[float(getattr(b, name)) for name in _SCALAR_BEHAVIOUR])
-
-
-@numba.njit(parallel=True, cache=True)
-def _decide_indifferent(u, stage, region, tied, donor, online, cnt, deg, w_tied, w_untied, targeting, donor_path,
-                        entry_bar, online_effect, remoteness, bt, flags):
-    """Weekly draws of every indifferent resident (ODD 7.4-7.5), three Bernoullis from one uniform;
-    fans and partners are only flagged as ENGAGED (they are handled with numpy)."""
-    for i in numba.prange(stage.size):
-        if stage[i] != 0:
-            flags[i] = ENGAGED if stage[i] != 3 else 0
-            continue
-        frac = cnt[i] / deg[i] if deg[i] > 0 else 0.0
-        t = tied[i]
-        w = w_tied if t else w_untied
-        h = rules.passive_hazard(t, frac, donor[i], targeting, donor_path, bt)
-        wishes = rules.apply_probabilities(0, online[i], w, remoteness, bt)
-        probs = (rules.conversion_probability(h, 0, 0, 0, entry_bar, online_effect, bt), wishes[1], wishes[2])
-        x = u[i]
-        f = 0
-        bit = 1
-        for p in probs:
-            if x < p:
-                f |= bit
-                x = x / p
-            else:
-                x = (x - p) / (1.0 - p)
-            bit *= 2
-        flags[i] = f
 
 
 @numba.njit(cache=True)
@@ -161,8 +129,7 @@ class VectorizedEngine(WeeklyRun):
         self.age_p = rules.ageing_probability(ages, g.ageing_rate)
         self.w_class = np.array([rules.outreach_weight(False, p.targeting, b.tie_weight),
                                  rules.outreach_weight(True, p.targeting, b.tie_weight)], dtype=float)
-        self.ubuf = np.empty(N)
-        self.flags = np.zeros(N, np.uint8)
+        self.q_max = self._max_event_probability()
         self.week = 0
         self.recorder = Recorder(cfg.costs)
         self._record(None)
@@ -216,6 +183,59 @@ class VectorizedEngine(WeeklyRun):
         top = labels_all[rules.select_top(logs_all, seats)]
         return np.concatenate([self._members(int((top == c).sum()), r, bool(c)) for c, _, _ in classes])
 
+    def _event_probabilities(self, tied, frac, donor, online):
+        """Weekly chances of an indifferent resident's three independent events (ODD 7.4-7.5):
+        becoming a fan without contact, wishing to attend an urban event, an online event."""
+        cfg = self.cfg
+        p, b = cfg.policy, cfg.behaviour
+        h = rules.passive_hazard(tied, frac, donor, p.targeting, p.donor_path, b)
+        p_fan = rules.conversion_probability(h, 0, 0, 0, p.entry_bar, p.online_effect, b)
+        weight = self.w_class[np.asarray(tied, dtype=np.int64)]
+        _, p_urb, p_on = rules.apply_probabilities(np.zeros(np.shape(tied), np.int8), online, weight,
+                                                   cfg.regions.remoteness, b)
+        return np.broadcast_arrays(p_fan, p_urb, p_on)
+
+    def _max_event_probability(self) -> float:
+        """An upper bound of the chance of any event for an indifferent resident: the rules are
+        increasing in ties, engaged share, donor status and online affinity (checked every week)."""
+        one = np.ones(1)
+        p1, p2, p3 = self._event_probabilities(np.ones(1, bool), one, np.ones(1, bool), one)
+        return float(1.0 - (1.0 - p1[0]) * (1.0 - p2[0]) * (1.0 - p3[0]))
+
+    def _indifferent_events(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Indifferent residents who become fans without contact, wish an urban event, wish an online
+        event this week, drawn by thinning: positions from a Bernoulli(q_max) process (geometric gaps),
+        each kept with probability q_i / q_max, its outcome decoded from one uniform on [0, q_i)."""
+        rng, N, q_max = self.rng, self.N, self.q_max
+        empty = np.empty(0, np.int64)
+        if q_max <= 0.0:
+            return empty, empty, empty
+        chunks, pos = [], -1
+        while pos < N - 1:
+            gaps = rng.geometric(min(q_max, 1.0), size=int(N * q_max * 1.02) + 1024)
+            at = pos + np.cumsum(gaps)
+            chunks.append(at[at < N])
+            pos = int(at[-1])
+        idx = np.concatenate(chunks)
+        idx = idx[self.stage[idx] == rules.INDIFFERENT]
+        deg = self.deg[idx]
+        frac = np.where(deg > 0, self.cnt[idx] / np.maximum(deg, 1), 0.0)
+        p1, p2, p3 = self._event_probabilities(self.tied[idx], frac, self.donor[idx], self.online[idx])
+        q = 1.0 - (1.0 - p1) * (1.0 - p2) * (1.0 - p3)
+        if np.any(q > q_max * (1 + 1e-9)):
+            raise RuntimeError("an indifferent resident's event probability exceeds its bound: a rule in "
+                               "sim/rules.py is no longer increasing in ties, engaged share, donor or online")
+        y = rng.random(idx.size) * q_max
+        keep = y < q
+        idx, y, p1, p2, p3 = idx[keep], y[keep], p1[keep], p2[keep], p3[keep]
+        out = []
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for pk in (p1, p2, p3):
+                hit = y < pk
+                out.append(idx[hit])
+                y = np.where(hit, y / pk, (y - pk) / (1.0 - pk))
+        return out[0], out[1], out[2]
+
     # --- the week ----------------------------------------------------------------------------
 
     def step(self) -> None:
@@ -253,13 +273,8 @@ class VectorizedEngine(WeeklyRun):
         n_willing = np.bincount(l_reg[willing], minlength=R)
 
         # 3. urban decide: the indifferent bulk in one compiled pass, the engaged with numpy
-        rng.random(out=self.ubuf)
-        _decide_indifferent(self.ubuf, self.stage, self.region, self.tied, self.donor, self.online, self.cnt,
-                            self.deg, self.w_class[1], self.w_class[0], p.targeting, p.donor_path, p.entry_bar,
-                            p.online_effect, g.remoteness, self.bt, self.flags)
-        drew = np.flatnonzero(self.flags)
-        E = drew[(self.flags[drew] & ENGAGED) > 0]  # fans and partners
-        drew = drew[(self.flags[drew] & ENGAGED) == 0]
+        passive, ind_urb, ind_on = self._indifferent_events()
+        E = np.flatnonzero((self.stage.view(np.uint8) - np.uint8(1)) <= 1)  # fans and partners
         sE, eE, rE = self.stage[E], self.e[E], self.region[E]
         fracE = np.where(self.deg[E] > 0, self.cnt[E] / np.maximum(self.deg[E], 1), 0.0)
         wE = self.w_class[self.tied[E].astype(np.int64)]
@@ -269,8 +284,6 @@ class VectorizedEngine(WeeklyRun):
         wish_move = (sE == rules.PARTNER) & (ue[3] < rules.migration_probability(life_rates, eE,
                                                                                   b.migrate_engagement_power))
         wish_match = (sE == rules.FAN) & (eE >= b.partner_threshold)
-        ind_urb = drew[(self.flags[drew] & WISH_URBAN) > 0]
-        ind_on = drew[(self.flags[drew] & WISH_ONLINE) > 0]
 
         # 4. allocate, region by region
         att_off, att_urb, att_on = np.zeros(E.size, bool), np.zeros(E.size, bool), np.zeros(E.size, bool)
@@ -311,7 +324,7 @@ class VectorizedEngine(WeeklyRun):
         # 5. urban advance
         flows = np.zeros((R, 4), np.int64)  # new fans, new partners, new migrants, dropouts
         f = p.entry_bar
-        converted = [drew[(self.flags[drew] & PASSIVE) > 0]]
+        converted = [passive]
         for idx, channel in ((np.concatenate(contacted), (1, 0, 0)), (np.concatenate(ind_att_urb), (0, 1, 0)),
                              (np.concatenate(ind_att_on), (0, 0, 1))):
             if idx.size:
