@@ -272,7 +272,7 @@ class VectorizedEngine(WeeklyRun):
         ages = ul[2] < self.age_p[l_age]
         n_willing = np.bincount(l_reg[willing], minlength=R)
 
-        # 3. urban decide: the indifferent bulk in one compiled pass, the engaged with numpy
+        # 3. urban decide: the indifferent majority by thinning, the engaged with numpy
         passive, ind_urb, ind_on = self._indifferent_events()
         E = np.flatnonzero((self.stage.view(np.uint8) - np.uint8(1)) <= 1)  # fans and partners
         sE, eE, rE = self.stage[E], self.e[E], self.region[E]
@@ -352,9 +352,9 @@ class VectorizedEngine(WeeklyRun):
             if who.size:
                 _shift_counts(who, self.region[who], d, N, self.csr.indptr, self.csr.indices, self.region, self.cnt)
                 np.add.at(self.ind_counts, (self.region[who], self.tied[who].astype(np.int64)), -d)
-        moved_from = np.stack([rE, sE.astype(np.int64)])
-        np.subtract.at(self.stage_counts, (moved_from[0], moved_from[1]), 1)
-        np.add.at(self.stage_counts, (rE, s_new.astype(np.int64)), 1)
+        changed = s_new != sE  # few people change stage in a week: update the counts from them only
+        np.subtract.at(self.stage_counts, (rE[changed], sE[changed].astype(np.int64)), 1)
+        np.add.at(self.stage_counts, (rE[changed], s_new[changed].astype(np.int64)), 1)
         np.add.at(self.stage_counts, (self.region[new_fans], rules.FAN), 1)
         np.subtract.at(self.stage_counts, (self.region[new_fans], rules.INDIFFERENT), 1)
 
