@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from sim.params import Config
+
 try:
     __version__ = version("kankei-sim")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
@@ -33,7 +35,7 @@ class Result:
     """One simulation: its table, its configuration and how long it took."""
 
     table: pd.DataFrame
-    config: object
+    config: Config
     seconds: float = 0.0
     meta: dict = field(default_factory=dict)
 
@@ -57,7 +59,7 @@ class Result:
         cfg = self.config
         plot_ladder(self.table, out / "ladder.png", title=f"{cfg.scenario} ({cfg.engine}, seed {cfg.seed})")
         meta = {"scenario": cfg.scenario, "engine": cfg.engine, "seed": cfg.seed, "steps": cfg.run.steps,
-                "urban": cfg.population.urban, "seconds": round(self.seconds, 3), "version": __version__,
+                "urban": cfg.population.urban, "wall_time_s": round(self.seconds, 3), "version": __version__,
                 "python": platform.python_version(), **self.meta}
         atomic_write_text(out / "run.json", json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
         return out
@@ -75,12 +77,12 @@ def simulate(overrides: list[str] | tuple[str, ...] = (), *, progress: bool = Fa
     cfg = compose(list(overrides))
     t0 = time.perf_counter()
     table = run_engine(cfg, progress=progress)
-    res = Result(table=table, config=cfg, seconds=time.perf_counter() - t0)
+    res = Result(table=table, config=cfg, seconds=time.perf_counter() - t0, meta={"overrides": list(overrides)})
     if out_dir is not None:
         res.save(out_dir)
     return res
 
 
-def config_dict(cfg: object) -> dict:
+def config_dict(cfg: Config) -> dict:
     """The configuration as plain nested dicts (for tables of runs)."""
-    return asdict(cfg)  # type: ignore[arg-type]
+    return asdict(cfg)

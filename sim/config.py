@@ -9,6 +9,8 @@ problem is reported as one line naming the key, the value and what is allowed.
 from __future__ import annotations
 
 import typing
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import fields, is_dataclass
 from functools import cache
 from pathlib import Path
@@ -49,17 +51,15 @@ def leaf_fields() -> dict[str, Any]:
     return dict(params.iter_params())
 
 
+@cache
+def _leaf_types() -> dict[int, Any]:
+    """id(field) -> declared type of every parameter (``get_type_hints`` is slow: resolve once)."""
+    classes = [Config, *(f.default_factory for f in fields(Config) if is_dataclass(f.default_factory))]
+    return {id(f): typing.get_type_hints(cls)[f.name] for cls in classes for f in fields(cls)}
+
+
 def _type_of(f) -> Any:
-    hints = typing.get_type_hints(_owner_of(f.name, f))
-    return hints[f.name]
-
-
-def _owner_of(name: str, f) -> type:
-    for cls in [Config, *(ff.default_factory for ff in fields(Config) if is_dataclass(ff.default_factory))]:
-        for g in fields(cls):
-            if g is f:
-                return cls
-    raise KeyError(name)
+    return _leaf_types()[id(f)]
 
 
 def _allowed(key: str, f) -> str:
@@ -129,26 +129,37 @@ def check_value(key: str, value: Any) -> Any:
 def _check_override(key: str, value: Any) -> None:
     if key in GROUPS and key not in leaf_fields() or key in ("scenario", "engine"):
         if not isinstance(value, str) or value not in options(key):
-            raise ConfigError(f"{key}: {value!r} is not a known {key}; allowed: {', '.join(options(key))}")
+            raise ConfigError(f"{key}: {value!r} is not an option of the {key} group (conf/{key}/); allowed: "
+                              f"{', '.join(options(key))}")
         return
     check_value(key, value)
 
 
-def check_overrides(overrides: list[str]) -> None:
-    """Check command-line overrides (sweeps element by element) before Hydra sees them."""
-    try:
-        parsed = OverridesParser.create().parse_overrides(list(overrides))
-    except Exception as exc:  # hydra's grammar errors are multi-line
-        raise ConfigError(f"cannot parse overrides {' '.join(overrides)!r}: {str(exc).splitlines()[0]}") from None
-    for o in parsed:
+def check_overrides(overrides: list[str], sweep: bool = False) -> None:
+    """Check command-line overrides before Hydra sees them; with ``sweep`` (``-m``), each value of a sweep."""
+    parser = OverridesParser.create()
+    for text in overrides:
+        try:
+            o = parser.parse_override(text)
+        except Exception as exc:  # hydra's grammar errors are multi-line
+            key, _, value = text.partition("=")
+            raise ConfigError(f"{key}: {value!r} cannot be parsed ({str(exc).strip().splitlines()[0]}); allowed: "
+                              "key=value in Hydra's override syntax") from None
         key = o.key_or_group
-        if key.startswith("hydra.") or key == "hydra":
+        if key == "hydra" or key.startswith(("hydra.", "hydra/")):  # Hydra's own settings: Hydra checks them
             continue
         if o.is_delete():
             raise ConfigError(f"{key}: deleting keys is not allowed; allowed: set a value with {key}=VALUE")
         if o.package:
             raise ConfigError(f"{key}@{o.package}: package overrides are not allowed; allowed: {key}=VALUE")
         if o.is_sweep_override():
+            raw = text.partition("=")[2]
+            if not sweep:
+                raise ConfigError(f"{key}: {raw!r} is a sweep; allowed: one value "
+                                  "(add -m to run a sweep)")
+            if not o.is_discrete_sweep():
+                raise ConfigError(f"{key}: {raw!r} cannot be enumerated; allowed: a list "
+                                  "a,b,c or range(start,stop,step)")
             values = [_parse_value(s) for s in o.sweep_string_iterator()]
         else:
             values = [o.value()]
@@ -160,27 +171,30 @@ def _parse_value(text: str) -> Any:
     return OverridesParser.create().parse_override(f"x={text}").value()
 
 
+def _get(cfg: Config, key: str) -> Any:
+    obj: Any = cfg
+    for part in key.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
 def validate(cfg: Config) -> Config:
-    """Check a whole configuration: every leaf against its declaration, and cross-key rules."""
-    for key, _ in params.iter_params():
-        obj: Any = cfg
-        for part in key.split("."):
-            obj = getattr(obj, part)
-        check_value(key, obj)
+    """Check a whole configuration: every leaf against its declaration, and the rules that span keys."""
+    from sim.memory import check_memory
+
+    for key, f in params.iter_params():
+        value = check_value(key, _get(cfg, key))
+        if str(f.metadata.get("unit", "")).startswith("shares") and abs(sum(value) - 1.0) > 1e-6:
+            raise ConfigError(f"{key}: {value!r} sums to {sum(value):g}; allowed: shares summing to 1 (within 1e-6)")
     if cfg.scenario not in options("scenario"):
         raise ConfigError(f"scenario: {cfg.scenario!r} is not a known scenario; allowed: "
                           f"{', '.join(options('scenario'))}")
-    for key in ("population.life_stage_shares", "population.local_age_shares"):
-        group, leaf = key.split(".")
-        shares = getattr(getattr(cfg, group), leaf)
-        if abs(sum(shares) - 1.0) > 1e-6:
-            raise ConfigError(f"{key}: {shares!r} sums to {sum(shares):g}; allowed: shares summing to 1")
     p = cfg.population
     if p.initial_fan_share + p.initial_partner_share > 1:
         raise ConfigError(f"population.initial_fan_share: {p.initial_fan_share!r} plus initial_partner_share "
                           f"{p.initial_partner_share!r} exceeds 1; allowed: shares summing to at most 1")
     for key in ("network.urban_k", "network.local_k"):
-        k = getattr(cfg.network, key.split(".")[1])
+        k = _get(cfg, key)
         if k % 2:
             raise ConfigError(f"{key}: {k!r} is odd; allowed: an even integer (Watts-Strogatz ring lattice)")
     b = cfg.behaviour
@@ -189,12 +203,8 @@ def validate(cfg: Config) -> Config:
                           f"and partner_threshold {b.partner_threshold!r}; allowed: fan_floor <= partner_floor <= "
                           "partner_threshold")
     try:
-        from sim.memory import check_memory
-    except ImportError:  # pragma: no cover - the memory module ships with the package
-        return cfg
-    try:
         check_memory(cfg)
-    except ValueError as exc:
+    except ValueError as exc:  # already one line naming population.urban, the estimate and the limit
         raise ConfigError(str(exc)) from None
     return cfg
 
@@ -207,22 +217,57 @@ def to_config(node: Any) -> Config:
     return validate(cfg)
 
 
-def compose(overrides: list[str] | tuple[str, ...] = ()) -> Config:
-    """Compose ``conf/config.yaml`` with ``overrides`` and return the validated configuration."""
-    overrides = list(overrides)
-    check_overrides(overrides)
+@contextmanager
+def _hydra_context() -> Iterator[None]:
+    """Hydra's compose API on ``conf/``; usable inside a running Hydra app (its global state is set aside)."""
     register_schema()
     gh = GlobalHydra.instance()
     was_initialized = gh.is_initialized()
-    if was_initialized:  # inside a running Hydra app: compose with a fresh context
+    if was_initialized:
         gh.clear()
     try:
         with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-            try:
-                node = hydra_compose(config_name="config", overrides=overrides)
-            except Exception as exc:
-                raise ConfigError(f"{' '.join(overrides)}: {str(exc).splitlines()[0]}") from None
-        return to_config(node)
+            yield
     finally:
         if was_initialized:
             gh.clear()
+
+
+def _hydra_error(exc: Exception, overrides: list[str]) -> ConfigError:
+    """One line from one of Hydra's (multi-line) errors, naming the override it is about."""
+    text = str(exc)
+    first = text.strip().splitlines()[0].rstrip(".") if text.strip() else type(exc).__name__
+    culprit = next((o for o in overrides if o.lstrip("+~").split("=", 1)[0].split("@")[0] in text),
+                   " ".join(overrides) or "config")
+    key, _, value = culprit.partition("=")
+    options_: list[str] = []
+    for line in text.split("Available options", 1)[1].splitlines()[1:] if "Available options" in text else []:
+        if not line.startswith("\t"):
+            break
+        options_.append(line.strip())
+    allowed = ", ".join(options_) if options_ else "see python -m sim --help"
+    return ConfigError(f"{key}: {value!r} rejected: {first}; allowed: {allowed}")
+
+
+def compose_many(sweep: list[list[str]]) -> list[Config]:
+    """Compose and validate several override lists (e.g. every combination of a sweep) in one Hydra context."""
+    sweep = [list(o) for o in sweep]
+    for overrides in sweep:
+        check_overrides(overrides)
+    out = []
+    with _hydra_context():
+        for overrides in sweep:
+            try:
+                node = hydra_compose(config_name="config", overrides=overrides)
+            except Exception as exc:  # Hydra's own errors span several lines
+                raise _hydra_error(exc, overrides) from None
+            out.append(to_config(node))
+    return out
+
+
+def compose(overrides: list[str] | tuple[str, ...] = ()) -> Config:
+    """Compose ``conf/config.yaml`` with ``overrides`` (Hydra syntax) and return the validated configuration.
+
+    Raises ``ConfigError`` (one line: key, value, what is allowed) on any bad input.
+    """
+    return compose_many([list(overrides)])[0]

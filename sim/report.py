@@ -31,8 +31,18 @@ def summary(df: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+# Plot labels: English with the Japanese stage name romanised. matplotlib ships only DejaVu fonts, which
+# have no kana or kanji (they would render as empty boxes), while DejaVu does have the macrons used here.
+STAGES_ROMAJI = ("mukanshin", "fan", "pātonā", "ijū")
+LABELS = {en: en if ro == en else f"{en} ({ro})" for en, ro in zip(STAGES, STAGES_ROMAJI)}
+
+
 def plot_ladder(df: pd.DataFrame, path: str | Path, title: str = "") -> Path:
-    """PNG of fans, partners and cumulative migrants over time (all regions), written atomically."""
+    """PNG of the ladder over time (all regions summed), written atomically.
+
+    Left: indifferent and fans on a linear scale (the bulk of the population); right: fans, partners and
+    cumulative migrants on a symmetric log scale, so the small upper rungs stay visible.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -40,22 +50,26 @@ def plot_ladder(df: pd.DataFrame, path: str | Path, title: str = "") -> Path:
 
     t = totals(df)
     years = t["step"] / 52
+    colours = {"indifferent": "0.6", "fan": "tab:blue", "partner": "tab:orange", "migrant": "tab:green"}
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
-    ax1.plot(years, t["indifferent"], label="indifferent", color="0.6")
-    ax1.plot(years, t["fan"], label="fan", color="tab:blue")
+    for stage in ("indifferent", "fan"):
+        ax1.plot(years, t[stage], label=LABELS[stage], color=colours[stage])
     ax1.set_xlabel("year")
     ax1.set_ylabel("urban residents")
-    ax1.set_title("the ladder")
+    ax1.set_title("the ladder (kankei jinkō)")
     ax1.legend()
-    ax2.plot(years, t["fan"], label="fan", color="tab:blue")
-    ax2.plot(years, t["partner"], label="partner", color="tab:orange")
-    ax2.plot(years, t["migrant"], label="migrant (cumulative)", color="tab:green")
+    for stage in ("fan", "partner", "migrant"):
+        label = LABELS[stage] + (", cumulative" if stage == "migrant" else "")
+        ax2.plot(years, t[stage], label=label, color=colours[stage])
     ax2.set_yscale("symlog", linthresh=10)
     ax2.set_xlabel("year")
+    ax2.set_ylabel("urban residents")
     ax2.set_title("upper rungs (log scale)")
     ax2.legend()
     if title:
         fig.suptitle(title)
-    atomic_write(path, lambda p: fig.savefig(p, format="png", dpi=110))
-    plt.close(fig)
+    try:
+        atomic_write(path, lambda p: fig.savefig(p, format="png", dpi=110))
+    finally:
+        plt.close(fig)
     return Path(path)

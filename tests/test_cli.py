@@ -1,7 +1,13 @@
-"""The command line and the Python API: outputs, bad input, where files go."""
+"""The command line and the Python API: outputs, bad input, where files go.
+
+CLI runs happen in a fresh temporary working directory, so "nothing written" can be checked
+strictly (the directory stays empty) and a run's files can only land in its results/.
+"""
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,93 +21,130 @@ from sim.io import atomic_write_text
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sim", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300)
+def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "sim", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=300, env=env)
 
 
-def results_listing() -> set[str]:
-    return {str(p.relative_to(ROOT)) for p in (ROOT / "results").rglob("*")}
+def listing(d: Path) -> set[str]:
+    return {str(p.relative_to(d)) for p in d.rglob("*")} if d.exists() else set()
 
 
-def test_run_writes_the_four_files_and_prints_the_directory_last():
-    before = set((ROOT).iterdir())
-    out = cli("population=tiny", "run.steps=20", "seed=3")
-    assert out.returncode == 0, out.stderr
-    last = out.stdout.strip().splitlines()[-1]
-    run_dir = ROOT / last
-    assert run_dir.is_dir() and run_dir.resolve().is_relative_to((ROOT / "results").resolve())
+def check_run_dir(run_dir: Path, steps: int, seed: int) -> None:
     for name in ("table.parquet", "config.yaml", "ladder.png", "run.json"):
         assert (run_dir / name).stat().st_size > 0, name
+    assert sorted(p.name for p in run_dir.iterdir()) == ["config.yaml", "ladder.png", "run.json", "table.parquet"]
     df = pd.read_parquet(run_dir / "table.parquet")
-    assert df["step"].max() == 20
-    assert "seed: 3" in (run_dir / "config.yaml").read_text()
+    assert df["step"].max() == steps
+    assert f"seed: {seed}" in (run_dir / "config.yaml").read_text()
     assert (run_dir / "ladder.png").read_bytes()[:4] == b"\x89PNG"
-    assert "migrant" in out.stdout and "yen" in out.stdout
-    assert set(ROOT.iterdir()) == before, "nothing new at the repository root (no outputs/ folder)"
-    assert not list(run_dir.glob(".*.tmp")), "no temporary files left"
+    meta = json.loads((run_dir / "run.json").read_text())
+    assert meta["seed"] == seed and meta["steps"] == steps and meta["engine"] == "mesa" and "wall_time_s" in meta
+
+
+def test_run_writes_the_four_files_under_results_and_prints_the_directory_last(tmp_path):
+    root_before = set(ROOT.iterdir())
+    out = cli("population=tiny", "run.steps=20", "seed=3", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    last = out.stdout.strip().splitlines()[-1]
+    run_dir = tmp_path / last
+    assert run_dir.is_dir() and run_dir.parent == tmp_path / "results" / "runs"
+    assert run_dir.name.endswith("_baseline_s3")
+    check_run_dir(run_dir, steps=20, seed=3)
+    assert [p.name for p in tmp_path.iterdir()] == ["results"], "only results/ in the working directory"
+    assert "migrant" in out.stdout and "移住" in out.stdout and "yen" in out.stdout
+    assert "calling model.step" not in out.stdout + out.stderr, "no per-step log noise"
+    assert set(ROOT.iterdir()) == root_before and not (ROOT / "outputs").exists()
+
+
+def test_multirun_sweep_writes_one_directory_per_combination(tmp_path):
+    out = cli("-m", "population=tiny", "run.steps=5", "seed=1,2", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    last = tmp_path / out.stdout.strip().splitlines()[-1]
+    sweep = last.parent
+    assert sweep.parent == tmp_path / "results" / "multirun"
+    runs = sorted(p for p in sweep.iterdir() if p.is_dir())
+    assert [p.name for p in runs] == ["0_baseline_s1", "1_baseline_s2"] and last == runs[-1]
+    for seed, run_dir in zip((1, 2), runs):
+        check_run_dir(run_dir, steps=5, seed=seed)
+    assert [p.name for p in tmp_path.iterdir()] == ["results"]
 
 
 BAD = [
-    (["population.foo=1"], "population.foo"),
-    (["+population.foo=1"], "population.foo"),
-    (["foo=1"], "foo"),
-    (["population.urban=abc"], "population.urban"),
-    (["population.urban=1.5"], "population.urban"),
-    (["population.urban=-5"], "population.urban"),
-    (["policy.targeting=1.5"], "policy.targeting"),
-    (["behaviour.engagement_decay=-0.1"], "behaviour.engagement_decay"),
-    (["regions.count=0"], "regions.count"),
-    (["scenario=nope"], "scenario"),
-    (["engine=nope"], "engine"),
-    (["population=nope"], "population"),
-    (["policy.donor_path=maybe"], "policy.donor_path"),
-    (["-m", "seed=1,2,-4"], "seed"),
+    (["population.foo=1"], "population.foo", "1"),
+    (["+population.foo=1"], "population.foo", "1"),
+    (["foo=1"], "foo", "1"),
+    (["population.urban=abc"], "population.urban", "abc"),
+    (["population.urban=1.5"], "population.urban", "1.5"),
+    (["population.urban=-5"], "population.urban", "-5"),
+    (["policy.targeting=1.5"], "policy.targeting", "1.5"),
+    (["behaviour.engagement_decay=-0.1"], "behaviour.engagement_decay", "-0.1"),
+    (["regions.count=0"], "regions.count", "0"),
+    (["scenario=nope"], "scenario", "nope"),
+    (["engine=nope"], "engine", "nope"),
+    (["population=nope"], "population", "nope"),
+    (["policy.donor_path=maybe"], "policy.donor_path", "maybe"),
+    (["seed=1,2"], "seed", "1,2"),
+    (["-m", "seed=1,2,-4"], "seed", "-4"),
+    (["-m", "engine=mesa,nope"], "engine", "nope"),
+    (["-m", "policy.targeting=interval(0,1)"], "policy.targeting", "interval(0,1)"),
+    (["-cn", "other"], "-cn", "other"),
 ]
 
 
-@pytest.mark.parametrize(("args", "key"), BAD, ids=[" ".join(a) for a, _ in BAD])
-def test_bad_input_one_line_exit_2_nothing_written(args, key):
-    before = results_listing()
-    out = cli(*args)
-    assert out.returncode == 2
+@pytest.mark.parametrize(("args", "key", "value"), BAD, ids=[" ".join(a) for a, _, _ in BAD])
+def test_bad_input_one_line_exit_2_nothing_written(tmp_path, args, key, value):
+    results_before = listing(ROOT / "results")
+    out = cli(*args, cwd=tmp_path)
+    assert out.returncode == 2, out.stderr
     lines = [ln for ln in out.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1, out.stderr
-    assert key in lines[0] and "allowed" in lines[0]
-    value = args[-1].split("=", 1)[1].split(",")[-1]
-    assert value in lines[0]
-    assert "Traceback" not in out.stderr
-    assert results_listing() == before
+    assert key in lines[0] and value in lines[0] and "allowed" in lines[0]
+    assert "Traceback" not in out.stderr + out.stdout
+    assert listing(tmp_path) == set(), "nothing written"
+    assert listing(ROOT / "results") == results_before
 
 
-def test_population_too_large_for_memory_is_refused_up_front():
-    before = results_listing()
-    out = cli("population=three_metros")  # the Mesa engine would need objects for 46.78M people
+def test_population_too_large_for_memory_is_refused_up_front(tmp_path):
+    out = cli("population=three_metros", cwd=tmp_path)  # the Mesa engine would need objects for 46.78M people
     assert out.returncode == 2
     lines = [ln for ln in out.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and "GiB" in lines[0] and "limit" in lines[0] and "46,780,000" in lines[0]
-    assert results_listing() == before
+    assert listing(tmp_path) == set()
 
 
-def test_list_scenarios():
-    out = cli("--list-scenarios")
+def test_list_scenarios_shows_names_descriptions_and_sources(tmp_path):
+    out = cli("--list-scenarios", cwd=tmp_path)
     assert out.returncode == 0
     assert "funding_cliff" in out.stdout and "baseline" in out.stdout
+    assert "000_475218e7bb58dd1d.txt:791" in out.stdout and "補助終了" in out.stdout
+    assert listing(tmp_path) == set()
 
 
 def test_simulate_writes_nothing_and_is_reproducible():
-    before = results_listing()
+    pytest.importorskip("sim.model")
+    before = listing(ROOT / "results")
     a = simulate(["population=tiny", "run.steps=15", "seed=5"])
     b = simulate(["population=tiny", "run.steps=15", "seed=5"])
     c = simulate(["population=tiny", "run.steps=15", "seed=6"])
-    assert results_listing() == before
+    assert listing(ROOT / "results") == before
     pd.testing.assert_frame_equal(a.table, b.table)
     assert not a.table.equals(c.table)
     assert a.config.seed == 5 and a.config.population.urban == 500
     assert "fan" in a.summary()
 
 
+def test_simulate_saves_only_when_asked(tmp_path):
+    res = simulate(["population=tiny", "run.steps=3"], out_dir=tmp_path / "run")
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["config.yaml", "ladder.png", "run.json",
+                                                                     "table.parquet"]
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["overrides"] == ["population=tiny", "run.steps=3"]
+    assert res.table["step"].max() == 3
+
+
 def test_same_seed_same_table_in_another_process(tmp_path):
+    pytest.importorskip("sim.model")
     code = ("from sim import simulate; simulate(['population=tiny','run.steps=15','seed=9'])"
             f".table.to_parquet(r'{tmp_path / 't.parquet'}')")
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=300)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from sim import simulate
-from sim.config import compose
+from sim.config import CONF_DIR, compose
 from sim.scenarios import describe, list_scenarios
 
 from .conftest import check_invariants
@@ -46,7 +46,29 @@ def test_scenarios_change_what_they_say():
     assert compose(["scenario=funding_cliff"]).policy.funding_years == 3
     high, low = compose(["scenario=fanclub_high_bar"]), compose(["scenario=fanclub_low_bar"])
     assert high.policy.entry_bar > low.policy.entry_bar
-    assert compose(["scenario=covid_suspension"]).policy.offline_suspended_weeks == 52
+    covid = compose(["scenario=covid_suspension"]).policy
+    assert (covid.offline_suspended_from_week, covid.offline_suspended_weeks) == (52, 52)  # year 2
+    assert compose(["scenario=broadcast"]).policy.targeting == 0
+    assert compose(["scenario=targeted"]).policy.targeting > compose([]).policy.targeting
+    assert compose(["scenario=skill_matching"]).policy.skill_matching is True
+    none = compose(["scenario=no_intervention"]).policy
+    assert none.guides_per_10k == none.offline_programs_per_year == none.urban_events_per_year == 0
+    assert none.online_events_per_year == 0
+
+
+def test_scenario_files_are_global_packages_that_name_themselves():
+    for name in list_scenarios():
+        lines = (CONF_DIR / "scenario" / f"{name}.yaml").read_text(encoding="utf-8").splitlines()
+        assert lines[0] == "# @package _global_", name
+        assert f"scenario: {name}" in lines, name
+
+
+def test_no_intervention_makes_almost_no_partners_and_costs_nothing():
+    res = simulate(["scenario=no_intervention", "population=tiny", "run.steps=104", "seed=1"])
+    assert res.table["new_partners"].sum() <= 1
+    assert res.table["cost_yen"].sum() == 0
+    base = simulate(["scenario=baseline", "population=tiny", "run.steps=104", "seed=1", "policy.guides_per_10k=40"])
+    assert base.table["new_partners"].sum() > 5
 
 
 def test_override_after_scenario_wins():

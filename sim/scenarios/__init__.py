@@ -1,17 +1,24 @@
-"""The named scenarios: one YAML file each under conf/scenario, with its source in a comment."""
+"""The named scenarios: one YAML file each under conf/scenario, with its source in a comment.
+
+Each file starts with ``# @package _global_``, then three comment lines: an English description,
+a Japanese one, and ``Source:`` with the seed document(s) and line(s) it comes from. Planners and
+tools read the catalogue here rather than parsing the files themselves.
+"""
 
 from __future__ import annotations
 
-from sim.config import CONF_DIR, options
+from sim.config import CONF_DIR, ConfigError, options
 
 
 def list_scenarios() -> list[str]:
-    """Names of every scenario, for ``scenario=NAME``."""
+    """Names of every scenario, for ``scenario=NAME`` (the files in conf/scenario)."""
     return list(options("scenario"))
 
 
 def describe(name: str) -> dict[str, str]:
-    """English and Japanese descriptions and the seed source, read from the scenario file's header."""
+    """English (``en``) and Japanese (``ja``) descriptions and the seed ``source``, from the file's header."""
+    if name not in options("scenario"):
+        raise ConfigError(f"scenario: {name!r} is not a known scenario; allowed: {', '.join(options('scenario'))}")
     lines = (CONF_DIR / "scenario" / f"{name}.yaml").read_text(encoding="utf-8").splitlines()
     comments = [ln[2:].strip() for ln in lines if ln.startswith("# ") and not ln.startswith("# @package")]
     source = next((c.removeprefix("Source:").strip() for c in comments if c.startswith("Source:")), "")

@@ -1,0 +1,163 @@
+"""Composition on the schema of sim/params.py, and validation of every kind of bad input."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+import pytest
+import yaml
+from hydra import compose as hydra_compose
+
+from sim import params
+from sim.__main__ import sweep_combinations, validate_args
+from sim.config import CONF_DIR, ConfigError, _hydra_context, check_value, compose, compose_many, options
+from sim.params import Config
+
+
+def test_defaults_come_from_the_dataclasses():
+    assert compose([]) == Config()
+
+
+def test_scenario_is_a_plain_string_and_top_level_keys_exist():
+    cfg = compose(["scenario=funding_cliff"])
+    assert type(cfg.scenario) is str and cfg.scenario == "funding_cliff"
+    assert type(cfg.engine) is str and type(cfg.seed) is int
+    assert isinstance(cfg.population.urban, int) and isinstance(cfg.run.steps, int)
+
+
+def test_overrides_apply_with_their_declared_types():
+    cfg = compose(["population.urban=1234", "run.steps=7", "seed=9", "engine=vectorized", "policy.targeting=1",
+                   "regions=three", "population.life_stage_shares=[0.25,0.25,0.25,0.25]"])
+    assert (cfg.population.urban, cfg.run.steps, cfg.seed, cfg.engine) == (1234, 7, 9, "vectorized")
+    assert cfg.policy.targeting == 1.0 and isinstance(cfg.policy.targeting, float)
+    assert cfg.regions.count == 3
+    assert cfg.population.life_stage_shares == [0.25] * 4
+
+
+def test_population_presets():
+    sizes = {name: compose([f"population={name}", "engine=vectorized"]).population.urban
+             for name in options("population")}
+    assert sizes["small"] == Config().population.urban
+    assert sizes["tiny"] < sizes["small"] < sizes["medium"] == 100_000 < sizes["large"] == 1_000_000
+    assert sizes["three_metros"] == 46_780_000  # 000_475218e7bb58dd1d.txt:1446
+
+
+def test_group_files_do_not_retype_the_dataclass_defaults():
+    """A value in conf/ that equals its declared default would be a second, drifting copy of it."""
+    defaults = {key: params.default_of(f) for key, f in params.iter_params()}
+    for path in sorted(CONF_DIR.glob("*/*.yaml")):
+        group = path.parent.name
+        if group == "scenario":  # a scenario may state a default on purpose (fanclub_low_bar: entry_bar 0)
+            continue
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        is_global = path.read_text(encoding="utf-8").startswith("# @package _global_")
+        flat = _flatten(data if is_global else {group: data})
+        for key, value in flat.items():
+            if key in ("scenario", "engine"):  # the name a scenario/engine file gives itself
+                continue
+            assert key in defaults, f"{path.name}: unknown key {key}"
+            assert value != defaults[key], f"{path.relative_to(CONF_DIR)}: {key}={value!r} repeats the default"
+
+
+def _flatten(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flatten(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+BAD = [
+    (["population.foo=1"], "population.foo", "1"),
+    (["+population.foo=1"], "population.foo", "1"),
+    (["foo=1"], "foo", "1"),
+    (["population.urban=abc"], "population.urban", "abc"),
+    (["population.urban=1.5"], "population.urban", "1.5"),
+    (["population.urban=-5"], "population.urban", "-5"),
+    (["population.locals_per_region=0"], "population.locals_per_region", "0"),
+    (["policy.targeting=1.5"], "policy.targeting", "1.5"),
+    (["policy.targeting=-0.1"], "policy.targeting", "-0.1"),
+    (["policy.donor_path=maybe"], "policy.donor_path", "maybe"),
+    (["regions.count=0"], "regions.count", "0"),
+    (["scenario=nope"], "scenario", "nope"),
+    (["engine=nope"], "engine", "nope"),
+    (["population=nope"], "population", "nope"),
+    (["network.urban_k=7"], "network.urban_k", "7"),
+    (["population.life_stage_shares=[0.5,0.5,0.5,0.5]"], "population.life_stage_shares", "0.5"),
+    (["population.life_stage_shares=[0.5,0.5]"], "population.life_stage_shares", "0.5"),
+    (["run.progress=sometimes"], "run.progress", "sometimes"),
+    (["seed=1,2"], "seed", "1,2"),
+    (["~policy"], "policy", "policy"),
+    (["hydra.foo=1"], "hydra.foo", "1"),
+    (["population=three_metros"], "population.urban", "46,780,000"),  # Mesa objects for 46.78M: over memory
+]
+
+
+@pytest.mark.parametrize(("overrides", "key", "value"), BAD, ids=[" ".join(o) for o, _, _ in BAD])
+def test_bad_input_raises_one_line_naming_key_value_and_what_is_allowed(overrides, key, value):
+    with pytest.raises(ConfigError) as exc:
+        compose(overrides)
+    msg = str(exc.value)
+    assert "\n" not in msg
+    assert msg.startswith(key + ":") and value in msg and "allowed" in msg
+
+
+def test_config_error_is_a_value_error():
+    assert issubclass(ConfigError, ValueError)
+
+
+@pytest.mark.parametrize(("key", "f"), [(k, f) for k, f in params.iter_params() if f.metadata.get("lo") is not None])
+def test_every_declared_range_is_enforced(key, f):
+    lo, hi = f.metadata["lo"], f.metadata["hi"]
+    default = params.default_of(f)
+    as_type = (lambda v: [float(v)] * len(default)) if isinstance(default, list) else type(default)
+    check_value(key, as_type(lo))
+    check_value(key, as_type(hi))
+    for bad in (lo - _eps(lo, default), hi + _eps(hi, default)):
+        with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+            check_value(key, as_type(bad))
+
+
+def _eps(v: float, default: object) -> float:
+    return 1 if isinstance(default, int) else 1e-6 * max(1.0, abs(v))
+
+
+def test_the_schema_itself_rejects_unknown_keys_and_wrong_types():
+    """Struct mode and types are Hydra's/OmegaConf's own checks, under the pre-checks of sim.config.
+
+    (``+key=value`` bypasses struct mode in Hydra; only the pre-checks of sim.config refuse it.)"""
+    with _hydra_context():
+        for bad in (["population.foo=1"], ["population.urban=abc"], ["population.urban=1.5"]):
+            with pytest.raises(Exception):  # noqa: B017 - Hydra raises its own exception classes
+                hydra_compose(config_name="config", overrides=bad)
+
+
+def test_multirun_sweep_is_expanded_and_every_combination_checked():
+    combos = sweep_combinations(["scenario=baseline,guides_high", "seed=1,2,3", "population=tiny"])
+    assert len(combos) == 6 and ["scenario=guides_high", "seed=3", "population=tiny"] in combos
+    validate_args(["-m", "scenario=baseline,guides_high", "seed=1,2,3", "population=tiny"])
+    with pytest.raises(ConfigError, match="population.urban"):  # fine alone, too big in one combination
+        validate_args(["-m", "population=tiny,three_metros"])
+    with pytest.raises(ConfigError, match="cannot be enumerated"):
+        validate_args(["-m", "policy.targeting=interval(0,1)"])
+
+
+def test_compose_many_matches_compose():
+    a, b = compose_many([["seed=1"], ["seed=2", "scenario=hybrid"]])
+    assert a == compose(["seed=1"]) and b == compose(["seed=2", "scenario=hybrid"])
+
+
+def test_resolved_config_round_trips_through_yaml():
+    from omegaconf import OmegaConf
+
+    cfg = compose(["scenario=covid_suspension", "seed=11"])
+    text = OmegaConf.to_yaml(OmegaConf.structured(cfg))
+    again = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(Config), OmegaConf.create(text)))
+    assert asdict(again) == asdict(cfg)
+
+
+def test_conf_dir_is_inside_the_repository():
+    assert CONF_DIR == Path(__file__).resolve().parent.parent / "conf"
