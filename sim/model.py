@@ -172,18 +172,10 @@ class RelationshipModel(WeeklyRun, mesa.Model):
                                            b.program_role_rate, roles, self.partners_start[r]))
             mat = self._winners("match", r, mseats)
             mov = self._winners("move", r, int(np.floor(self.openings[r] + 1e-9)))
-            for a in off:
-                a.att_off = 1
-            for a in urb:
-                a.att_urb = 1
-            for a in onl:
-                a.att_on = 1
-            for a in con:
-                a.contacted = 1
-            for a in mat:
-                a.matched = 1
-            for a in mov:
-                a.moves = 1
+            for winners, attr in ((off, "att_off"), (urb, "att_urb"), (onl, "att_on"), (con, "contacted"),
+                                  (mat, "matched"), (mov, "moves")):
+                for a in winners:
+                    setattr(a, attr, 1)
             capacity = contact_seats + self.active_local_guides[r] * p.guide_capacity_local
             st["participants"] = len(off) + len(urb) + len(onl)
             st["online_participants"] = len(onl)
