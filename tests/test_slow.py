@@ -1,0 +1,30 @@
+"""Slow extras, run with ``make test-slow`` (``pytest -m slow``): large populations and more scenarios."""
+
+from __future__ import annotations
+
+import resource
+
+import pytest
+
+from sim import memory
+from sim.config import compose
+from sim.engines import run_engine
+
+from .conftest import check_invariants
+from .test_equivalence import ALPHA, differences, replicate
+
+pytestmark = pytest.mark.slow
+
+
+def test_a_million_people_for_a_year_keep_the_invariants_within_the_memory_estimate():
+    cfg = compose(["population=large", "engine=vectorized", "run.steps=52"])
+    df = run_engine(cfg)
+    check_invariants(df, cfg)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    assert peak < memory.estimate_bytes(cfg) * 1.5
+
+
+@pytest.mark.parametrize("scenario", ["hybrid", "covid_suspension", "targeted", "skill_matching"])
+def test_engines_agree_on_more_scenarios(scenario):
+    m, v = replicate(scenario, "mesa"), replicate(scenario, "vectorized")
+    assert differences(m, v, ALPHA / (4 * m.shape[1] * 2)) == []
