@@ -18,6 +18,8 @@ import pytest
 from sim import simulate
 from sim.io import atomic_write_text
 
+from .test_config import BAD as CONFIG_BAD
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -72,20 +74,8 @@ def test_multirun_sweep_writes_one_directory_per_combination(tmp_path):
 
 
 BAD = [
-    (["population.foo=1"], "population.foo", "1"),
-    (["+population.foo=1"], "population.foo", "1"),
-    (["foo=1"], "foo", "1"),
-    (["population.urban=abc"], "population.urban", "abc"),
-    (["population.urban=1.5"], "population.urban", "1.5"),
-    (["population.urban=-5"], "population.urban", "-5"),
-    (["policy.targeting=1.5"], "policy.targeting", "1.5"),
+    *CONFIG_BAD,  # every bad override of the configuration, here through the real command line
     (["behaviour.engagement_decay=-0.1"], "behaviour.engagement_decay", "-0.1"),
-    (["regions.count=0"], "regions.count", "0"),
-    (["scenario=nope"], "scenario", "nope"),
-    (["engine=nope"], "engine", "nope"),
-    (["population=nope"], "population", "nope"),
-    (["policy.donor_path=maybe"], "policy.donor_path", "maybe"),
-    (["seed=1,2"], "seed", "1,2"),
     (["-m", "seed=1,2,-4"], "seed", "-4"),
     (["-m", "engine=mesa,nope"], "engine", "nope"),
     (["-m", "policy.targeting=interval(0,1)"], "policy.targeting", "interval(0,1)"),
