@@ -1,0 +1,68 @@
+"""Compiled loops of the vectorized engine (numba): the parts that touch every tie or every person.
+
+None of them holds model math: they count ties and find people; the probabilities and updates
+are computed by ``sim.rules`` in ``sim.vectorized``. Node ids follow ``sim.network_csr``: urban
+residents [0, n_urban), initial locals [n_urban, n_urban + n_local0), guides after them.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+
+@numba.njit(parallel=True, cache=True)
+def engaged_ties(n_urban, n_local0, indptr, indices, u_stage, u_region, l_region, g_region, g_active):
+    """Every urban resident's ties that are engaged with its region (ODD 7.4): urban fans, partners
+    and migrants of the region, locals living in the region (``l_region`` = -1 once gone) and
+    active guides of the region. Returns int32 counts."""
+    cnt = np.zeros(n_urban, np.int32)
+    for i in numba.prange(n_urban):
+        r = u_region[i]
+        c = 0
+        for p in range(indptr[i], indptr[i + 1]):
+            j = indices[p]
+            if j < n_urban:
+                c += u_stage[j] != 0 and u_region[j] == r
+            elif j < n_urban + n_local0:
+                c += l_region[j - n_urban] == r
+            else:
+                k = j - n_urban - n_local0
+                c += g_active[k] and g_region[k] == r
+        cnt[i] = c
+    return cnt
+
+
+@numba.njit(cache=True)
+def shift_engaged_ties(nodes, node_region, delta, n_urban, indptr, indices, u_region, cnt):
+    """A node started (``delta`` = 1) or stopped (-1) being engaged with ``node_region``: add ``delta``
+    to the engaged-tie count of each of its urban neighbours relating to that region."""
+    for k in range(nodes.size):
+        v = nodes[k]
+        r = node_region[k]
+        for p in range(indptr[v], indptr[v + 1]):
+            j = indices[p]
+            if j < n_urban and u_region[j] == r:
+                cnt[j] += delta
+
+
+@numba.njit(parallel=True, cache=True)
+def engaged_people(stage, n_chunks):
+    """Ascending ids of the fans and partners (stage 1 or 2): one parallel pass over the stage array."""
+    n = stage.size
+    size = (n + n_chunks - 1) // n_chunks
+    counts = np.zeros(n_chunks + 1, np.int64)
+    for c in numba.prange(n_chunks):
+        k = 0
+        for i in range(c * size, min(n, (c + 1) * size)):
+            k += stage[i] == 1 or stage[i] == 2
+        counts[c + 1] = k
+    start = np.cumsum(counts)
+    out = np.empty(start[-1], np.int64)
+    for c in numba.prange(n_chunks):
+        w = start[c]
+        for i in range(c * size, min(n, (c + 1) * size)):
+            if stage[i] == 1 or stage[i] == 2:
+                out[w] = i
+                w += 1
+    return out
