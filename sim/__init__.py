@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import platform
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -81,8 +81,3 @@ def simulate(overrides: list[str] | tuple[str, ...] = (), *, progress: bool = Fa
     if out_dir is not None:
         res.save(out_dir)
     return res
-
-
-def config_dict(cfg: Config) -> dict:
-    """The configuration as plain nested dicts (for tables of runs)."""
-    return asdict(cfg)
