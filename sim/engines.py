@@ -1,12 +1,94 @@
-"""Engine dispatch: the same configuration runs on agent objects (Mesa) or on arrays."""
+"""What both engines share: the week's named phases, what one phase hands to the next, the table rows.
+
+A week is the same seven phases in both engines (ODD section 3), each a method of that name:
+
+====================  =====================================================================
+``context``           calendar, active guides, start-of-week locals and partners per region
+``decide``            locals draw willingness to host, exit and ageing; urban residents draw
+                      their wishes (events, guide contact pool, match, move)
+``allocate``          each region's capacity-limited seats go to the applicants with the
+                      largest keys: offline, urban, online, contact, match, move
+``advance``           urban residents convert, update engagement, step up or drift down
+``locals``            hosting burden, exits and ageing; births and arriving migrants join
+``bookkeeping``       openings stock, the week counter
+``record``            one row per region of the per-week table
+====================  =====================================================================
+
+Reading the two engines phase by phase side by side is the way to check they follow one schedule.
+"""
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass, field
 from typing import Protocol
 
+import numpy as np
 import pandas as pd
 
-from sim.params import ENGINES, Config
+from sim import rules
+from sim.params import ENGINES, Config, PolicyParams
+from sim.table import Recorder
+
+PHASES = ("context", "decide", "allocate", "advance", "locals", "bookkeeping", "record")
+SEAT_KINDS = ("offline", "urban", "online", "contact", "match", "move")
+
+
+@dataclass
+class Week:
+    """What the phases of one week pass on: the calendar and guides of ``context``, and per region
+    (arrays of length R) the seats, applicants and winners (urban resident ids) of each seat kind,
+    willing hosts and the week's flows. Tests read it to check each phase on its own."""
+
+    t: int
+    events: tuple[int, int, int]  # offline programs, urban events, online events held
+    active_urban: np.ndarray  # active urban-side guides per region
+    active_local: np.ndarray  # active local-side guides per region
+    locals_start: np.ndarray  # living locals per region at the start of the week
+    partners_start: np.ndarray  # partners per region at the start of the week
+    willing: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # willing hosts per region
+    seats: dict[str, np.ndarray] = field(default_factory=dict)
+    applicants: dict[str, np.ndarray] = field(default_factory=dict)
+    winners: dict[str, list[np.ndarray]] = field(default_factory=dict)
+    flows: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.int64))  # new fans, partners, migrants,
+    # dropouts
+
+    @classmethod
+    def start(cls, t: int, p: PolicyParams, n_regions: int, active_urban: np.ndarray, active_local: np.ndarray,
+              locals_start: np.ndarray, partners_start: np.ndarray) -> Week:
+        """A new week's context: the calendar of ``t`` and the given start-of-week counts."""
+        wk = cls(t, rules.events_held(t, p), np.asarray(active_urban, np.int64), np.asarray(active_local, np.int64),
+                 np.asarray(locals_start, np.int64), np.asarray(partners_start, np.int64))
+        wk.willing = np.zeros(n_regions, np.int64)
+        wk.flows = np.zeros((n_regions, 4), np.int64)
+        for kind in SEAT_KINDS:
+            wk.seats[kind] = np.zeros(n_regions, np.int64)
+            wk.applicants[kind] = np.zeros(n_regions, np.int64)
+            wk.winners[kind] = [np.empty(0, np.int64) for _ in range(n_regions)]
+        return wk
+
+    def award(self, kind: str, region: int, seats: int, applicants: int, winners: np.ndarray) -> None:
+        """Note what region ``region``'s allocation of ``kind`` gave: its seats, applicants and winners."""
+        self.seats[kind][region] = seats
+        self.applicants[kind][region] = applicants
+        self.winners[kind][region] = np.asarray(winners, np.int64)
+
+    def won(self, kind: str, region: int) -> int:
+        """Seats of ``kind`` filled in ``region``."""
+        return int(self.winners[kind][region].size)
+
+    def activity(self, region: int, p: PolicyParams) -> dict:
+        """The week's activity columns of the table for ``region`` (``sim.table.ACTIVITY``)."""
+        won = {kind: self.won(kind, region) for kind in SEAT_KINDS}
+        return dict(events=self.events,
+                    active_guides=int(self.active_urban[region] + self.active_local[region]),
+                    willing_hosts=int(self.willing[region]),
+                    participants=won["offline"] + won["urban"] + won["online"],
+                    offline_participants=won["offline"], online_participants=won["online"],
+                    guide_contacts=won["contact"], matches=won["match"],
+                    guide_utilisation=float(rules.guide_utilisation(
+                        won["contact"], won["match"], self.active_urban[region], self.active_local[region],
+                        p.guide_capacity_urban, p.guide_capacity_local)))
 
 
 class Engine(Protocol):
@@ -16,9 +98,23 @@ class Engine(Protocol):
 
 
 class WeeklyRun:
-    """What both engines share: run a number of weeks (with a progress bar if asked) and give the table.
+    """The week of both engines: the phases of ``PHASES`` in order, each a method of the engine.
 
-    Subclasses define ``step()`` (one week) and ``recorder`` (a ``sim.table.Recorder``)."""
+    Subclasses set ``cfg``, ``week`` (weeks done), ``wk`` (the current ``Week``, None before the first)
+    and ``recorder``, define the phases, and ``region_state()`` for the rows."""
+
+    cfg: Config
+    week: int
+    wk: Week | None
+    recorder: Recorder
+
+    def step(self) -> None:
+        """One week: every phase of ``PHASES`` in order (ODD section 3); CPU time per phase is kept."""
+        times = self.__dict__.setdefault("phase_seconds", dict.fromkeys(PHASES, 0.0))
+        for phase in PHASES:
+            t0 = time.perf_counter()
+            getattr(self, phase)()
+            times[phase] += time.perf_counter() - t0
 
     def run(self, steps: int, progress: bool = False) -> pd.DataFrame:
         """Simulate ``steps`` weeks and return the per-week table."""
@@ -28,13 +124,29 @@ class WeeklyRun:
             self.step()
         return self.table()
 
+    def region_state(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per region at this moment: stage counts (R, 4), living locals (R,) and their summed burden (R,)."""
+        raise NotImplementedError
+
+    def record(self) -> None:
+        """Append one row per region describing the state after ``self.week`` weeks and this week's flows
+        and activity (step 0: the initial state, no activity)."""
+        stages, locals_, burden = self.region_state()
+        wk = self.wk if self.week > 0 else None
+        for r in range(self.cfg.regions.count):
+            activity = wk.activity(r, self.cfg.policy) if wk is not None else {}
+            flows = wk.flows[r] if wk is not None else (0, 0, 0, 0)
+            n = int(locals_[r])
+            self.recorder.add(self.week, r, stages[r], flows, n, float(burden[r] / n) if n else 0.0, **activity)
+
     def table(self) -> pd.DataFrame:
         """The per-week table recorded so far (sim/table.py)."""
         return self.recorder.frame()
 
 
 def build_engine(cfg: Config) -> Engine:
-    """Build the population and network of ``cfg`` with the engine ``cfg.engine``."""
+    """Build the population and network of ``cfg`` with the engine ``cfg.engine`` (each engine validates
+    ``cfg`` first, so neither ever sees a value outside its declared range)."""
     if cfg.engine == "mesa":
         from sim.model import RelationshipModel
 

@@ -1,7 +1,8 @@
 """Compiled loops of the vectorized engine (numba): the parts that touch every tie or every person.
 
-None of them holds model math: they count ties and find people; the probabilities and updates
-are computed by ``sim.rules`` in ``sim.vectorized``. Node ids follow ``sim.network_csr``: urban
+None of them holds model math: they count ties and find people, asking ``sim.rules`` which tie
+counts (``rules.engaged_tie``, compiled from the same source); the probabilities and updates are
+computed by ``sim.rules`` in ``sim.vectorized``. Node ids follow ``sim.network_csr``: urban
 residents [0, n_urban), initial locals [n_urban, n_urban + n_local0), guides after them.
 """
 
@@ -10,12 +11,14 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from sim import rules
+
 
 @numba.njit(parallel=True, cache=True)
-def engaged_ties(n_urban, n_local0, indptr, indices, u_stage, u_region, l_region, g_region, g_active):
-    """Every urban resident's ties that are engaged with its region (ODD 7.4): urban fans, partners
-    and migrants of the region, locals living in the region (``l_region`` = -1 once gone) and
-    active guides of the region. Returns int32 counts."""
+def engaged_ties(n_urban, n_local0, indptr, indices, u_stage, u_region, l_region, l_alive, g_region, g_active):
+    """Every urban resident's ties that are engaged with its region (``rules.engaged_tie``, ODD 7.4):
+    urban residents by ``rules.urban_engaged`` of their stage, initial locals while alive, guides while
+    active. Returns int32 counts."""
     cnt = np.zeros(n_urban, np.int32)
     for i in numba.prange(n_urban):
         r = u_region[i]
@@ -23,26 +26,28 @@ def engaged_ties(n_urban, n_local0, indptr, indices, u_stage, u_region, l_region
         for p in range(indptr[i], indptr[i + 1]):
             j = indices[p]
             if j < n_urban:
-                c += u_stage[j] != 0 and u_region[j] == r
+                hit = rules.engaged_tie(u_region[j], r, rules.urban_engaged(u_stage[j]))
             elif j < n_urban + n_local0:
-                c += l_region[j - n_urban] == r
+                hit = rules.engaged_tie(l_region[j - n_urban], r, l_alive[j - n_urban])
             else:
                 k = j - n_urban - n_local0
-                c += g_active[k] and g_region[k] == r
+                hit = rules.engaged_tie(g_region[k], r, g_active[k])
+            if hit:
+                c += 1
         cnt[i] = c
     return cnt
 
 
 @numba.njit(cache=True)
 def shift_engaged_ties(nodes, node_region, delta, n_urban, indptr, indices, u_region, cnt):
-    """A node started (``delta`` = 1) or stopped (-1) being engaged with ``node_region``: add ``delta``
-    to the engaged-tie count of each of its urban neighbours relating to that region."""
+    """Nodes that started (``delta`` = 1) or stopped (-1) being engaged with ``node_region``: add ``delta``
+    to the engaged-tie count of each urban neighbour for whom the tie counts (``rules.engaged_tie``)."""
     for k in range(nodes.size):
         v = nodes[k]
         r = node_region[k]
         for p in range(indptr[v], indptr[v + 1]):
             j = indices[p]
-            if j < n_urban and u_region[j] == r:
+            if j < n_urban and rules.engaged_tie(r, u_region[j], True):
                 cnt[j] += delta
 
 

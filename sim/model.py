@@ -1,8 +1,8 @@
 """The Mesa engine: urban residents, local residents and guides as agents on a network.
 
-This is the readable reference implementation of docs/ODD.md and the engine behind the
-live page. Every rule is a call into ``sim.rules``; this module only schedules the week
-(ODD section 3) and allocates capacity-limited seats.
+This is the readable reference implementation of docs/ODD.md. Every rule is a call into
+``sim.rules``; this module only schedules the week (the phases of ``sim.engines.PHASES``,
+ODD section 3) and allocates capacity-limited seats.
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ import numpy as np
 
 from sim import rules
 from sim.agents import Guide, LocalResident, UrbanResident
-from sim.engines import WeeklyRun
+from sim.engines import SEAT_KINDS, Week, WeeklyRun
 from sim.network import build_graph, sample
 from sim.params import Config
 from sim.population import draw_guides, draw_locals, draw_urban, new_local_willingness, streams
 from sim.table import Recorder
 
-KINDS = ("offline", "urban", "online", "contact", "match", "move")
-FLOWS = ("new_fans", "new_partners", "new_migrants", "dropouts")
+# columns of Week.flows
+NEW_FANS, NEW_PARTNERS, NEW_MIGRANTS, DROPOUTS = range(4)
 
 
 class RelationshipModel(WeeklyRun, mesa.Model):
@@ -33,11 +33,15 @@ class RelationshipModel(WeeklyRun, mesa.Model):
     Attributes:
         week: weeks simulated so far.
         graph: the networkx graph (node ids as in ``sim.network``).
-        urban: AgentSet of urban residents; locals: AgentSet of living locals; guides: list of guides.
+        urban: AgentSet of urban residents; living_locals: AgentSet of living locals; guides: list of guides.
+        wk: what the phases of the current week pass on (``sim.engines.Week``).
         recorder: the per-week table under construction.
     """
 
     def __init__(self, cfg: Config) -> None:
+        from sim.config import validate
+
+        validate(cfg)
         rngs = streams(cfg.seed)
         super().__init__(rng=rngs["dynamics"])
         self.cfg = cfg
@@ -76,130 +80,134 @@ class RelationshipModel(WeeklyRun, mesa.Model):
         self.ageing_probability = rules.ageing_probability(ages, g.ageing_rate).tolist()
         self.openings = [float(rules.initial_openings(cfg.regions.openings_per_1000_locals, self._n_locals(r),
                                                       cfg.regions.max_openings_stock)) for r in range(R)]
+        self.wk: Week | None = None
         self.recorder = Recorder(cfg.costs)
-        self._reset_week()
-        self._record()
+        self.record()
+
+    # --- the week: the phases of sim.engines.PHASES ---------------------------------------
+
+    def context(self) -> None:
+        """Calendar, active guides, start-of-week locals and partners per region (ODD 7.1, 7.2)."""
+        R = self.cfg.regions.count
+        active = np.zeros((2, R), np.int64)
+        for g in self.guides:
+            self.guide_is_active[g.node] = g.active
+            if g.active:
+                active[g.side, g.region] += 1
+        locals_start = np.zeros(R, np.int64)
+        for a in self.living_locals:
+            locals_start[a.region] += 1
+        partners_start = np.zeros(R, np.int64)
+        for a in self.urban:
+            if a.stage == rules.PARTNER:
+                partners_start[a.region] += 1
+        self.wk = Week.start(self.week, self.cfg.policy, R, active[0], active[1], locals_start, partners_start)
+        self.applications: dict[str, list[list[UrbanResident]]] = {k: [[] for _ in range(R)] for k in SEAT_KINDS}
+        self.app_weights: dict[str, list[list[float]]] = {k: [[] for _ in range(R)] for k in SEAT_KINDS}
+        self.arrivals: list[UrbanResident] = []
+
+    def decide(self) -> None:
+        """Locals draw willingness to host, exit and ageing; then urban residents (not migrants) draw wishes."""
+        self.living_locals.do("decide")
+        self.active_urban = self.urban.select(lambda a: a.stage != rules.MIGRANT)
+        self.active_urban.do("decide")
+
+    def allocate(self) -> None:
+        """Each region's seats, in the order of ODD section 3 step 4: the largest keys win."""
+        p, b, g = self.cfg.policy, self.cfg.behaviour, self.cfg.regions
+        wk = self.wk
+        assert wk is not None
+        n_off, n_urb, n_on = wk.events
+        for r in range(g.count):
+            off = self._award("offline", r, int(rules.offline_seats(n_off, p.offline_capacity, wk.willing[r],
+                                                                    g.visitors_per_host)))
+            self._award("urban", r, int(rules.event_seats(n_urb, p.urban_event_capacity)))
+            self._award("online", r, int(rules.event_seats(n_on, p.online_capacity)))
+            self._award("contact", r, int(rules.contact_seats(wk.active_urban[r], p.guide_capacity_urban)))
+            roles = rules.partner_roles(g.needs_per_1000_locals, wk.locals_start[r])
+            self._award("match", r, int(rules.match_seats(wk.active_local[r], p.guide_capacity_local, len(off),
+                                                          b.program_role_rate, roles, wk.partners_start[r])))
+            self._award("move", r, int(rules.move_seats(self.openings[r])))
+
+    def advance(self) -> None:
+        """Urban residents apply the week: conversion, engagement, step up or drift down (ODD 7.4, 7.6)."""
+        self.active_urban.do("advance")
+
+    def locals(self) -> None:
+        """Locals: hosting burden, exits, ageing; then births and arriving migrants join (ODD 7.3, 7.7)."""
+        self.living_locals.do("advance")
+        self._new_locals()
+
+    def bookkeeping(self) -> None:
+        """Openings stock of each region (ODD 7.3); the week is done."""
+        g, wk = self.cfg.regions, self.wk
+        assert wk is not None
+        self.week += 1
+        for r in range(g.count):
+            self.openings[r] = float(rules.openings_next(self.openings[r], wk.flows[r, NEW_MIGRANTS],
+                                                         g.openings_per_1000_locals, wk.locals_start[r],
+                                                         g.max_openings_stock))
+
+    def region_state(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Stage counts, living locals and their summed burden, per region."""
+        R = self.cfg.regions.count
+        counts = np.zeros((R, 4), dtype=np.int64)
+        for a in self.urban:
+            counts[a.region, a.stage] += 1
+        pop = np.zeros(R, dtype=np.int64)
+        burden = np.zeros(R)
+        for a in self.living_locals:
+            pop[a.region] += 1
+            burden[a.region] += a.burden
+        return counts, pop, burden
 
     # --- helpers --------------------------------------------------------------------------
 
     @property
-    def locals(self) -> mesa.agent.AgentSet:
+    def living_locals(self) -> mesa.agent.AgentSet:
         """Living local residents."""
         return self.agents_by_type.get(LocalResident) or mesa.agent.AgentSet([], random=self.random)
 
     def _n_locals(self, r: int) -> int:
-        return sum(1 for a in self.locals if a.region == r)
-
-    def _reset_week(self) -> None:
-        R = self.cfg.regions.count
-        self.applications = {k: [[] for _ in range(R)] for k in KINDS}
-        self.app_weights = {k: [[] for _ in range(R)] for k in KINDS}
-        self.willing_hosts = [0] * R
-        self.offline_participants = [0] * R
-        self.active_local_guides = [0] * R
-        self.active_urban_guides = [0] * R
-        self.flows = [dict.fromkeys(FLOWS, 0) for _ in range(R)]
-        self.week_stats = [defaultdict(float) for _ in range(R)]
-        self.arrivals: list[UrbanResident] = []
+        return sum(1 for a in self.living_locals if a.region == r)
 
     def apply(self, kind: str, region: int, agent: UrbanResident, weight: float = 1.0) -> None:
         """Register an application for a capacity-limited seat of ``kind`` in ``region``."""
         self.applications[kind][region].append(agent)
         self.app_weights[kind][region].append(weight)
 
-    def _winners(self, kind: str, region: int, seats: int) -> list[UrbanResident]:
+    def _award(self, kind: str, region: int, seats: int) -> list[UrbanResident]:
+        """Give ``seats`` seats of ``kind`` in ``region`` to the applicants with the largest keys, mark them
+        (``UrbanResident.won``) and return them."""
+        assert self.wk is not None
         applicants = self.applications[kind][region]
-        if not applicants:
-            return []
-        keys = rules.allocation_key(self.rng.random(len(applicants)), np.asarray(self.app_weights[kind][region]))
-        mask = rules.select_top(keys, seats)
-        return [a for a, won in zip(applicants, mask) if won]
-
-    # --- the week -----------------------------------------------------------------------
-
-    def step(self) -> None:
-        """One week (ODD section 3)."""
-        self._reset_week()
-        self._context()
-        self.locals.do("decide")
-        active_urban = self.urban.select(lambda a: a.stage != rules.MIGRANT)
-        active_urban.do("decide")
-        self._allocate()
-        active_urban.do("advance")
-        self.locals.do("advance")
-        self._new_locals()
-        self.week += 1
-        self._bookkeeping()
-        self._record()
-
-    def _context(self) -> None:
-        """Step 1: calendar, active guides, roles, from the start-of-week state."""
-        cfg, t = self.cfg, self.week
-        p = cfg.policy
-        suspended = bool(rules.offline_suspended(t, p.offline_suspended_from_week, p.offline_suspended_weeks))
-        self.n_offline = 0 if suspended else int(rules.events_this_week(t, p.offline_programs_per_year))
-        self.n_urban = int(rules.events_this_week(t, p.urban_events_per_year))
-        self.n_online = int(rules.events_this_week(t, p.online_events_per_year))
-        for g in self.guides:
-            self.guide_is_active[g.node] = g.active
-            if g.active:
-                (self.active_urban_guides if g.side == 0 else self.active_local_guides)[g.region] += 1
-        R = cfg.regions.count
-        self.locals_start = [0] * R
-        for a in self.locals:
-            self.locals_start[a.region] += 1
-        self.partners_start = [0] * R
-        for a in self.urban:
-            if a.stage == rules.PARTNER:
-                self.partners_start[a.region] += 1
-
-    def _allocate(self) -> None:
-        """Step 4: give each region's seats to the applicants with the largest keys."""
-        cfg = self.cfg
-        p, b, g = cfg.policy, cfg.behaviour, cfg.regions
-        for r in range(cfg.regions.count):
-            st = self.week_stats[r]
-            seats = int(rules.offline_seats(self.n_offline, p.offline_capacity, self.willing_hosts[r],
-                                            g.visitors_per_host))
-            off = self._winners("offline", r, seats)
-            urb = self._winners("urban", r, self.n_urban * p.urban_event_capacity)
-            onl = self._winners("online", r, self.n_online * p.online_capacity)
-            contact_seats = int(np.floor(self.active_urban_guides[r] * p.guide_capacity_urban + 1e-9))
-            con = self._winners("contact", r, contact_seats)
-            self.offline_participants[r] = len(off)
-            roles = rules.partner_roles(g.needs_per_1000_locals, self.locals_start[r])
-            mseats = int(rules.match_seats(self.active_local_guides[r], p.guide_capacity_local, len(off),
-                                           b.program_role_rate, roles, self.partners_start[r]))
-            mat = self._winners("match", r, mseats)
-            mov = self._winners("move", r, int(np.floor(self.openings[r] + 1e-9)))
-            for winners, attr in ((off, "att_off"), (urb, "att_urb"), (onl, "att_on"), (con, "contacted"),
-                                  (mat, "matched"), (mov, "moves")):
-                for a in winners:
-                    setattr(a, attr, 1)
-            capacity = contact_seats + self.active_local_guides[r] * p.guide_capacity_local
-            st["participants"] = len(off) + len(urb) + len(onl)
-            st["online_participants"] = len(onl)
-            st["guide_contacts"] = len(con)
-            st["matches"] = len(mat)
-            st["guide_utilisation"] = (len(con) + min(len(mat), self.active_local_guides[r] * p.guide_capacity_local)
-                                       ) / capacity if capacity > 0 else 0.0
+        winners: list[UrbanResident] = []
+        if applicants:
+            keys = rules.allocation_key(self.rng.random(len(applicants)), np.asarray(self.app_weights[kind][region]))
+            winners = [a for a, won in zip(applicants, rules.select_top(keys, seats)) if won]
+        for a in winners:
+            a.won[kind] = 1
+        self.wk.award(kind, region, seats, len(applicants), np.fromiter((a.node for a in winners), np.int64,
+                                                                         len(winners)))
+        return winners
 
     def _new_locals(self) -> None:
-        """Step 6 (end): births and arriving migrants join their region and its network."""
-        g = self.cfg.regions
-        born = [int(self.rng.poisson(rules.expected_births(self.locals_start[r], g.birth_rate)))
-                for r in range(self.cfg.regions.count)]
-        newcomers = [(r, rules.YOUTH) for r in range(len(born)) for _ in range(born[r])]
-        newcomers += [(m.region, int(rules.migrant_age_group(m.life))) for m in self.arrivals]
+        """Births and arriving migrants join their region and its network (ODD 7.6, 7.7)."""
+        g, wk = self.cfg.regions, self.wk
+        assert wk is not None
+        born = [int(self.rng.poisson(rules.expected_births(wk.locals_start[r], g.birth_rate)))
+                for r in range(g.count)]
+        newcomers = [(r, rules.YOUTH, -1) for r in range(len(born)) for _ in range(born[r])]
+        newcomers += [(m.region, int(rules.migrant_age_group(m.life)), m.node) for m in self.arrivals]
         if not newcomers:
             return
         willingness = new_local_willingness(self.cfg, self.rng, len(newcomers))
         by_region = defaultdict(list)
-        for a in self.locals:
+        for a in self.living_locals:
             by_region[a.region].append(a)
-        for (r, age), w in zip(newcomers, willingness):
+        for (r, age, origin), w in zip(newcomers, willingness):
             node = len(self.nodes)
-            agent = LocalResident(self, node, r, age, float(w))
+            agent = LocalResident(self, node, r, age, float(w), origin=origin)
             self.nodes.append(agent)
             self.graph.add_node(node)
             pool = np.asarray([a.node for a in by_region[r]], dtype=np.int64)
@@ -207,34 +215,3 @@ class RelationshipModel(WeeklyRun, mesa.Model):
                 self.graph.add_edge(node, int(v))
                 agent.neighbours.append(self.nodes[v])
                 self.nodes[v].neighbours.append(agent)
-
-    def _bookkeeping(self) -> None:
-        """Step 7: openings and the week's statistics."""
-        g = self.cfg.regions
-        for r in range(g.count):
-            migrants = self.flows[r]["new_migrants"]
-            self.openings[r] = float(rules.openings_next(self.openings[r], migrants, g.openings_per_1000_locals,
-                                                         self.locals_start[r], g.max_openings_stock))
-
-    def _record(self) -> None:
-        """Append one row per region describing the end of the current week."""
-        R = self.cfg.regions.count
-        counts = np.zeros((R, 4), dtype=np.int64)
-        for a in self.urban:
-            counts[a.region, a.stage] += 1
-        pop = np.zeros(R, dtype=np.int64)
-        burden = np.zeros(R)
-        for a in self.locals:
-            pop[a.region] += 1
-            burden[a.region] += a.burden
-        for r in range(R):
-            activity = {}
-            if self.week > 0:
-                st = self.week_stats[r]
-                activity = dict(events=(self.n_offline, self.n_urban, self.n_online),
-                                active_guides=self.active_urban_guides[r] + self.active_local_guides[r],
-                                willing_hosts=self.willing_hosts[r], offline_participants=self.offline_participants[r],
-                                **{k: st[k] for k in ("guide_utilisation", "participants", "online_participants",
-                                                      "guide_contacts", "matches")})
-            self.recorder.add(self.week, r, counts[r], [self.flows[r][f] for f in FLOWS], pop[r],
-                              burden[r] / pop[r] if pop[r] else 0.0, **activity)

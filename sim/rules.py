@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numba.extending import register_jitable
 
-from sim.params import BehaviourParams, CostParams
+from sim.params import BehaviourParams, CostParams, PolicyParams
 
 WEEKS_PER_YEAR = 52
 
@@ -43,6 +43,14 @@ def offline_suspended(week, start, length):
     return (start >= 0) & (week >= start) & (week < start + length)
 
 
+def events_held(week: int, p: PolicyParams) -> tuple[int, int, int]:
+    """Offline programs, urban events and online events held in ``week``; offline ones not while suspended."""
+    suspended = bool(offline_suspended(week, p.offline_suspended_from_week, p.offline_suspended_weeks))
+    n_offline = 0 if suspended else int(events_this_week(week, p.offline_programs_per_year))
+    return (n_offline, int(events_this_week(week, p.urban_events_per_year)),
+            int(events_this_week(week, p.online_events_per_year)))
+
+
 # --- 7.2 guides (関係案内人) ------------------------------------------------------------
 
 def guides_per_region(urban, per_10k, urban_share, regions):
@@ -57,6 +65,20 @@ def guide_active(week, funding_years, self_running):
     return (np.asarray(week) < funding_years * WEEKS_PER_YEAR) | np.asarray(self_running, dtype=bool)
 
 
+def contact_seats(active_urban_guides, capacity_urban):
+    """People the urban guides of a region can contact this week (PR, matching in the city)."""
+    return np.floor(np.asarray(active_urban_guides) * capacity_urban + 1e-9).astype(np.int64)
+
+
+def guide_utilisation(contacts, matches, active_urban_guides, active_local_guides, capacity_urban, capacity_local):
+    """Share of the guides' weekly capacity used: contacts plus the matches the local guides made
+    (matches beyond their capacity were found at programs), over the capacity of both sides; 0 if none."""
+    local_capacity = active_local_guides * capacity_local
+    capacity = contact_seats(active_urban_guides, capacity_urban) + local_capacity
+    used = contacts + np.minimum(matches, local_capacity)
+    return np.where(capacity > 0, used / np.maximum(capacity, 1e-300), 0.0)
+
+
 # --- 7.3 hosts and local capacity ------------------------------------------------------
 
 @register_jitable
@@ -64,6 +86,11 @@ def host_probability(willingness, burden, sensitivity, guide_boost, tied_to_acti
     """Chance a local resident is willing to host this week; falls with accumulated burden."""
     base = np.minimum(1.0, willingness * (1.0 + guide_boost * tied_to_active_guide))
     return base * (1.0 - burden) ** sensitivity
+
+
+def event_seats(n_events, capacity):
+    """Seats in this week's urban or online events of a region."""
+    return np.asarray(n_events, dtype=np.int64) * capacity
 
 
 def offline_seats(n_programs, capacity, n_willing_hosts, visitors_per_host):
@@ -99,6 +126,11 @@ def match_seats(n_local_guides, capacity_local, offline_participants, role_rate,
     return np.maximum(0, np.minimum(offered, free)).astype(np.int64)
 
 
+def move_seats(openings):
+    """Partners who can move to a region this week: the whole openings in its stock."""
+    return np.floor(np.asarray(openings) + 1e-9).astype(np.int64)
+
+
 def openings_next(stock, migrants, per_1000, n_locals, max_stock):
     """Housing/job openings for newcomers: used by migrants, refilled continuously, capped."""
     return np.minimum(max_stock, np.maximum(0.0, stock - migrants) + per_1000 * n_locals / 1000.0 / WEEKS_PER_YEAR)
@@ -110,6 +142,26 @@ def initial_openings(per_1000, n_locals, max_stock):
 
 
 # --- 7.4 becoming a fan ------------------------------------------------------------------
+
+@register_jitable
+def urban_engaged(stage):
+    """An urban resident is engaged with its region once a fan, partner or migrant."""
+    return stage != INDIFFERENT
+
+
+@register_jitable
+def engaged_tie(tie_region, region, engaged):
+    """Whether a tie counts as engaged for a person relating to ``region``: the other end relates to
+    that region (urban resident: its region; local: lives there; guide: works for it) and is engaged
+    (urban: ``urban_engaged``; local: still living there; guide: active this week)."""
+    return (tie_region == region) & engaged
+
+
+def exposure(engaged_ties, degree):
+    """Share of a person's ties that are engaged with its region (0 with no ties): word of mouth."""
+    degree = np.asarray(degree)
+    return np.where(degree > 0, np.asarray(engaged_ties) / np.maximum(degree, 1), 0.0)
+
 
 @register_jitable
 def targeted(roots, theme, target_roots, target_theme):

@@ -25,17 +25,21 @@ and partners and L the locals; nothing is O(N·R).
 from __future__ import annotations
 
 from collections import namedtuple
-from dataclasses import fields
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING
 
 import numba
 import numpy as np
 
 from sim import kernels, rules
-from sim.engines import WeeklyRun
+from sim.engines import Week, WeeklyRun
 from sim.network_csr import bernoulli_positions, build_csr
 from sim.params import BehaviourParams, Config
 from sim.population import draw_guides, draw_locals, draw_urban, new_local_willingness, streams
 from sim.table import Recorder
+
+if TYPE_CHECKING:
+    pass
 
 _SCALAR_BEHAVIOUR = [f.name for f in fields(BehaviourParams) if not f.name.endswith("_rates")]
 BehaviourTuple = namedtuple("BehaviourTuple", _SCALAR_BEHAVIOUR)
@@ -64,12 +68,51 @@ def _by_region(regions: np.ndarray, n_regions: int) -> list[np.ndarray]:
     return [order[bounds[r]:bounds[r + 1]] for r in range(n_regions)]
 
 
+@dataclass
+class UrbanWeek:
+    """The urban residents' side of a week (phases ``decide`` to ``advance``). ``eng`` are the fans
+    and partners at the start of the week (ascending ids), and every array named ``*_e`` is aligned
+    with it; winners are positions in ``eng``. Indifferent residents are listed by id."""
+
+    eng: np.ndarray
+    stage_e: np.ndarray
+    e_e: np.ndarray
+    region_e: np.ndarray
+    exposure_e: np.ndarray
+    wish_offline: np.ndarray
+    wish_urban: np.ndarray
+    wish_online: np.ndarray
+    wish_match: np.ndarray
+    wish_move: np.ndarray
+    passive: np.ndarray  # indifferent residents converting without contact this week
+    ind_urban: np.ndarray  # indifferent residents wishing an urban event
+    ind_online: np.ndarray  # indifferent residents wishing an online event
+    won: np.ndarray | None = None  # (5, len(eng)) offline, urban, online, matched, moves
+    ind_won_urban: list[np.ndarray] | None = None
+    ind_won_online: list[np.ndarray] | None = None
+    contacted: list[np.ndarray] | None = None
+
+
+@dataclass
+class LocalWeek:
+    """The locals' side of a week: living locals' slots ``lid`` and their draws (phase ``decide``)."""
+
+    lid: np.ndarray
+    region: np.ndarray
+    willing: np.ndarray
+    exits: np.ndarray
+    ages: np.ndarray
+
+
 class VectorizedEngine(WeeklyRun):
     """All agents as arrays; ``VectorizedEngine(cfg).run(steps)`` returns the same per-week table
-    (``sim.table``) as the Mesa engine, for populations up to tens of millions."""
+    (``sim.table``) as the Mesa engine, for populations up to tens of millions. The week is the phases
+    of ``sim.engines.PHASES``, as in ``sim.model.RelationshipModel``."""
 
     def __init__(self, cfg: Config) -> None:
-        self.cfg = cfg
+        from sim.config import validate
+
+        self.cfg = validate(cfg)
         rngs = streams(cfg.seed)
         self.rng = rngs["dynamics"]
         p, b, g = cfg.policy, cfg.behaviour, cfg.regions
@@ -102,7 +145,7 @@ class VectorizedEngine(WeeklyRun):
         for k in np.flatnonzero((self.g_side == 1) & self.g_active):
             self.l_guide_ties[self.csr.neighbours(self.g_node[k]) - N] += 1
         self.cnt = kernels.engaged_ties(N, self.L0, self.csr.indptr, self.csr.indices, self.stage, self.region,
-                                        local.region, self.g_region, self.g_active)
+                                        local.region, np.ones(self.L0, bool), self.g_region, self.g_active)
         # per-region bookkeeping, kept up to date incrementally
         self.stage_counts = np.bincount(self.region.astype(np.int64) * 4 + self.stage, minlength=R * 4).reshape(R, 4)
         ind = self.stage == rules.INDIFFERENT
@@ -124,10 +167,206 @@ class VectorizedEngine(WeeklyRun):
                                  rules.outreach_weight(True, p.targeting, b.tie_weight)], dtype=float)
         self.q_max = self._max_event_probability()
         self.week = 0
+        self.wk: Week | None = None
         self.recorder = Recorder(cfg.costs)
-        self._record(None)
+        self.record()
+
+    # --- the week: the phases of sim.engines.PHASES --------------------------------------------
+
+    def context(self) -> None:
+        """Calendar, active guides (guides that stop no longer count as engaged ties), start-of-week counts."""
+        p = self.cfg.policy
+        active = np.asarray(rules.guide_active(self.week, p.funding_years, self.g_self), dtype=bool)
+        stopped = np.flatnonzero(self.g_active & ~active)
+        self._engagement_changed(self.g_node[stopped], self.g_region[stopped], self.g_active[stopped],
+                                 active[stopped])
+        for k in stopped[self.g_side[stopped] == 1]:
+            self.l_guide_ties[self.csr.neighbours(self.g_node[k]) - self.N] -= 1
+        self.g_active = active
+        R = self.R
+        self.wk = Week.start(self.week, p, R, np.bincount(self.g_region[active & (self.g_side == 0)], minlength=R),
+                             np.bincount(self.g_region[active & (self.g_side == 1)], minlength=R),
+                             self.loc_count.copy(), self.stage_counts[:, rules.PARTNER].copy())
+
+    def decide(self) -> None:
+        """Locals draw willingness to host, exit and ageing; then urban residents draw their wishes."""
+        self._decide_locals()
+        self._decide_urban()
+
+    def allocate(self) -> None:
+        """Each region's seats, in the order of ODD section 3 step 4."""
+        uw = self.uw
+        uw.won = np.zeros((5, uw.eng.size), bool)
+        uw.ind_won_urban, uw.ind_won_online, uw.contacted = [], [], []
+        by_urban, by_online = _by_region(self.region[uw.ind_urban], self.R), _by_region(self.region[uw.ind_online],
+                                                                                        self.R)
+        for r, in_r in enumerate(_by_region(uw.region_e, self.R)):
+            self._allocate_region(r, in_r, uw.ind_urban[by_urban[r]], uw.ind_online[by_online[r]])
+
+    def advance(self) -> None:
+        """Urban residents: conversions of the indifferent, engagement, step up, drift down (ODD 7.4, 7.6)."""
+        p, b = self.cfg.policy, self.cfg.behaviour
+        uw, wk = self.uw, self.wk
+        assert uw.won is not None and wk is not None
+        att_off, att_urb, att_on, matched, moves = uw.won
+        converted = [uw.passive]
+        for idx, channel in ((_cat(uw.contacted), (1, 0, 0)), (_cat(uw.ind_won_urban), (0, 1, 0)),
+                             (_cat(uw.ind_won_online), (0, 0, 1))):
+            if idx.size:
+                pc = rules.conversion_probability(0.0, *channel, p.entry_bar, p.online_effect, b)
+                converted.append(idx[self.rng.random(idx.size) < pc])
+        new_fans = np.unique(np.concatenate(converted))
+        E, s_old = uw.eng, uw.stage_e
+        gain = rules.engagement_gain(att_off, att_urb, att_on, matched, uw.exposure_e, self.donor[E] & p.donor_path,
+                                     p.online_effect, b)
+        e_new = rules.engagement_update(uw.e_e, gain, b.engagement_decay).astype(np.float32)
+        s_new = np.where(moves, rules.MIGRANT,
+                         np.where(matched, rules.PARTNER,
+                                  rules.step_down(s_old, e_new, b.fan_floor, b.partner_floor))).astype(np.int8)
+        dropped = s_new < s_old
+        to_ind = dropped & (s_new == rules.INDIFFERENT)
+        e_new[to_ind] = 0.0
+        self.e[E] = e_new
+        self.stage[E] = s_new
+        self.stage[new_fans] = rules.FAN
+        self.engaged = np.sort(np.concatenate([E[~(moves | to_ind)], new_fans]), kind="stable")  # merges two runs
+        self.e[new_fans] = rules.entry_engagement(p.entry_bar, b)
+        R = self.R
+        fan_region = self.region[new_fans]
+        rE = uw.region_e
+        wk.flows[:] = np.stack([np.bincount(fan_region, minlength=R), np.bincount(rE[matched], minlength=R),
+                                np.bincount(rE[moves], minlength=R), np.bincount(rE[dropped], minlength=R)], axis=1)
+        changed = s_new != s_old
+        self._count_stages(np.r_[rE[changed], fan_region], np.r_[s_old[changed], np.zeros(new_fans.size, np.int8)],
+                           np.r_[s_new[changed], np.full(new_fans.size, rules.FAN, np.int8)])
+        # engaged ties follow the stages: everyone whose stage changed, through rules.urban_engaged
+        moved = np.r_[E[changed], new_fans]
+        self._engagement_changed(moved, self.region[moved],
+                                 rules.urban_engaged(np.r_[s_old[changed], np.zeros(new_fans.size, np.int8)]),
+                                 rules.urban_engaged(np.r_[s_new[changed], np.full(new_fans.size, rules.FAN)]))
+        gone_ind = E[to_ind]
+        self.ind_counts += (np.bincount(self.region[gone_ind].astype(np.int64) * 2 + self.tied[gone_ind],
+                                        minlength=2 * R)
+                            - np.bincount(fan_region.astype(np.int64) * 2 + self.tied[new_fans], minlength=2 * R)
+                            ).reshape(R, 2)
+        self.movers = E[moves]
+
+    def locals(self) -> None:
+        """Locals: hosting burden, exits, ageing; then births and arriving migrants (ODD 7.3, 7.7)."""
+        b, g = self.cfg.behaviour, self.cfg.regions
+        lw, wk = self.lw, self.wk
+        assert wk is not None
+        offline = np.array([wk.won("offline", r) for r in range(self.R)])
+        lid, l_reg = lw.lid, lw.region
+        load = rules.host_load(lw.willing, offline[l_reg], np.maximum(wk.willing[l_reg], 1))
+        self.l_burden[lid] = rules.burden_update(self.l_burden[lid], load, b.burden_per_visitor, b.burden_recovery,
+                                                 b.guide_spread, wk.active_local[l_reg])
+        gone = lid[lw.exits]
+        self.l_alive[gone] = False
+        self.l_age[lid[~lw.exits & lw.ages]] += 1
+        initial = gone[gone < self.L0]  # only the initial locals are nodes of the stored network
+        self._engagement_changed(self.N + initial, self.l_region[initial], np.ones(initial.size, bool),
+                                 np.zeros(initial.size, bool))
+        self.loc_count -= np.bincount(self.l_region[gone], minlength=self.R)
+        born = self.rng.poisson(rules.expected_births(wk.locals_start, g.birth_rate))
+        self._add_locals(born, self.movers)
+
+    def bookkeeping(self) -> None:
+        """Openings stock of each region (ODD 7.3); the week is done."""
+        g, wk = self.cfg.regions, self.wk
+        assert wk is not None
+        self.week += 1
+        self.openings = rules.openings_next(self.openings, wk.flows[:, 2], g.openings_per_1000_locals,
+                                            wk.locals_start.astype(float), g.max_openings_stock)
+
+    def region_state(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Stage counts, living locals and their summed burden, per region."""
+        alive = np.flatnonzero(self.l_alive[:self.n_l])
+        burden = np.bincount(self.l_region[alive], weights=self.l_burden[alive], minlength=self.R)
+        return self.stage_counts, self.loc_count, burden
+
+    # --- the parts of the phases ---------------------------------------------------------------
+
+    def _decide_locals(self) -> None:
+        b, wk = self.cfg.behaviour, self.wk
+        assert wk is not None
+        lid = np.flatnonzero(self.l_alive[:self.n_l])
+        l_reg, l_age = self.l_region[lid], self.l_age[lid]
+        p_host = rules.host_probability(self.l_will[lid], self.l_burden[lid], b.burden_sensitivity,
+                                        b.guide_host_boost, self.l_guide_ties[lid] > 0)
+        u = self.rng.random((3, lid.size), dtype=np.float32)
+        willing = u[0] < p_host
+        self.lw = LocalWeek(lid, l_reg, willing, u[1] < self.exit_p[l_age], u[2] < self.age_p[l_age])
+        wk.willing[:] = np.bincount(l_reg[willing], minlength=self.R)
+
+    def _decide_urban(self) -> None:
+        """The indifferent bulk by thinning (their rare events); fans and partners on arrays."""
+        b, g = self.cfg.behaviour, self.cfg.regions
+        passive, ind_urban, ind_online = self._indifferent_events()
+        E = self.engaged
+        stage, e = self.stage[E], self.e[E]
+        p_off, p_urb, p_on = rules.apply_probabilities(stage, self.online[E], self.w_class[self.tied[E].view(np.uint8)],
+                                                       g.remoteness, b)
+        u = self.rng.random((4, E.size), dtype=np.float32)
+        p_move = rules.migration_probability(np.asarray(b.life_event_rates)[self.life[E]], e,
+                                             b.migrate_engagement_power)
+        self.uw = UrbanWeek(eng=E, stage_e=stage, e_e=e, region_e=self.region[E], exposure_e=self.exposures(E),
+                            wish_offline=u[0] < p_off, wish_urban=u[1] < p_urb, wish_online=u[2] < p_on,
+                            wish_match=(stage == rules.FAN) & (e >= b.partner_threshold),
+                            wish_move=(stage == rules.PARTNER) & (u[3] < p_move),
+                            passive=passive, ind_urban=ind_urban, ind_online=ind_online)
+
+    def _allocate_region(self, r: int, in_r: np.ndarray, ind_urban: np.ndarray, ind_online: np.ndarray) -> None:
+        """Region ``r``'s seats: ``in_r`` are the positions in ``eng`` of its fans and partners, ``ind_*``
+        its indifferent residents wishing an urban or an online event."""
+        p, b, g = self.cfg.policy, self.cfg.behaviour, self.cfg.regions
+        uw, wk = self.uw, self.wk
+        assert uw.won is not None and wk is not None and uw.contacted is not None
+        assert uw.ind_won_urban is not None and uw.ind_won_online is not None
+        E = uw.eng
+        n_off, n_urb, n_on = wk.events
+        seats = int(rules.offline_seats(n_off, p.offline_capacity, wk.willing[r], g.visitors_per_host))
+        off = self._award("offline", r, seats, in_r[uw.wish_offline[in_r]])
+        seats = int(rules.event_seats(n_urb, p.urban_event_capacity))
+        self._award("urban", r, seats, in_r[uw.wish_urban[in_r]], ind_urban)
+        seats = int(rules.event_seats(n_on, p.online_capacity))
+        self._award("online", r, seats, in_r[uw.wish_online[in_r]], ind_online)
+        seats = int(rules.contact_seats(wk.active_urban[r], p.guide_capacity_urban))
+        contacted = self._contacts(r, seats)
+        uw.contacted.append(contacted)
+        wk.award("contact", r, seats, self._contact_applicants(r), contacted)
+        roles = rules.partner_roles(g.needs_per_1000_locals, wk.locals_start[r])
+        seats = int(rules.match_seats(wk.active_local[r], p.guide_capacity_local, off.size, b.program_role_rate, roles,
+                                      wk.partners_start[r]))
+        cand = in_r[uw.wish_match[in_r]]
+        self._award("match", r, seats, cand,
+                    weights=rules.match_weight(self.skilled[E[cand]], p.skill_matching, b.skill_weight))
+        self._award("move", r, int(rules.move_seats(self.openings[r])), in_r[uw.wish_move[in_r]])
+
+    def _award(self, kind: str, r: int, seats: int, eng_applicants: np.ndarray,
+               ind_applicants: np.ndarray | None = None, weights: np.ndarray | None = None) -> np.ndarray:
+        """Give region ``r``'s ``seats`` of ``kind`` to its applicants: fans and partners (positions in
+        ``eng``) and, for urban and online events, indifferent residents (ids). Marks the winners and
+        returns the winning positions in ``eng``."""
+        uw, wk = self.uw, self.wk
+        assert uw.won is not None and wk is not None
+        groups = [eng_applicants] if ind_applicants is None else [eng_applicants, ind_applicants]
+        won = self._seats(seats, *groups, weights=weights)
+        row = {"offline": 0, "urban": 1, "online": 2, "match": 3, "move": 4}[kind]
+        uw.won[row, won[0]] = True
+        if kind == "urban":
+            uw.ind_won_urban.append(won[1])  # type: ignore[union-attr]
+        elif kind == "online":
+            uw.ind_won_online.append(won[1])  # type: ignore[union-attr]
+        ids = np.concatenate([uw.eng[won[0]], *won[1:]])
+        wk.award(kind, r, seats, sum(a.size for a in groups), ids)
+        return won[0]
 
     # --- drawing helpers ----------------------------------------------------------------------
+
+    def exposures(self, ids: np.ndarray) -> np.ndarray:
+        """Share of engaged ties (``rules.exposure``) of urban residents ``ids``, from the kept counts."""
+        return rules.exposure(self.cnt[ids], self.deg[ids])
 
     def _seats(self, seats: int, *groups: np.ndarray, weights: np.ndarray | None = None) -> list[np.ndarray]:
         """Give ``seats`` seats to the applicants of ``groups`` together: the largest keys
@@ -140,6 +379,10 @@ class VectorizedEngine(WeeklyRun):
         won = rules.select_top(rules.allocation_key(self.rng.random(n), w), seats)
         cuts = np.cumsum(sizes)[:-1]
         return [a[m] for a, m in zip(groups, np.split(won, cuts))]
+
+    def _contact_applicants(self, r: int) -> int:
+        """Indifferent residents of region ``r`` whom outreach reaches (weight > 0): the contact pool."""
+        return int(sum(self.ind_counts[r, c] for c in (0, 1) if self.w_class[c] > 0))
 
     def _members(self, m: int, r: int, tied: int) -> np.ndarray:
         """``m`` distinct indifferent residents of region ``r`` in outreach class ``tied``, uniformly
@@ -208,9 +451,7 @@ class VectorizedEngine(WeeklyRun):
         rng, q_max = self.rng, self.q_max
         idx = bernoulli_positions(rng, self.N, q_max)
         idx = idx[self.stage[idx] == rules.INDIFFERENT]
-        deg = self.deg[idx]
-        frac = np.where(deg > 0, self.cnt[idx] / np.maximum(deg, 1), 0.0)
-        p1, p2, p3 = self._event_probabilities(self.tied[idx], frac, self.donor[idx], self.online[idx])
+        p1, p2, p3 = self._event_probabilities(self.tied[idx], self.exposures(idx), self.donor[idx], self.online[idx])
         q = 1.0 - (1.0 - p1) * (1.0 - p2) * (1.0 - p3)
         if np.any(q > q_max * (1 + 1e-9)):
             raise RuntimeError("an indifferent resident's event probability exceeds its bound: a rule in "
@@ -226,156 +467,17 @@ class VectorizedEngine(WeeklyRun):
                 y = np.where(hit, y / pk, (y - pk) / (1.0 - pk))
         return out[0], out[1], out[2]
 
-    def _shift(self, nodes: np.ndarray, regions: np.ndarray, delta: int) -> None:
-        """``nodes`` became (+1) or stopped being (-1) engaged ties for people relating to ``regions``."""
-        if nodes.size:
-            kernels.shift_engaged_ties(nodes, regions, delta, self.N, self.csr.indptr, self.csr.indices,
-                                       self.region, self.cnt)
-
-    # --- the week -----------------------------------------------------------------------------
-
-    def step(self) -> None:
-        """One week, the schedule of ODD section 3 (synchronous: decisions read start-of-week state)."""
-        cfg, t, rng = self.cfg, self.week, self.rng
-        p, b, g = cfg.policy, cfg.behaviour, cfg.regions
-        N, R = self.N, self.R
-
-        # 1. context: calendar, active guides, start-of-week locals and partners
-        suspended = bool(rules.offline_suspended(t, p.offline_suspended_from_week, p.offline_suspended_weeks))
-        n_off = 0 if suspended else int(rules.events_this_week(t, p.offline_programs_per_year))
-        n_urb = int(rules.events_this_week(t, p.urban_events_per_year))
-        n_on = int(rules.events_this_week(t, p.online_events_per_year))
-        active = np.asarray(rules.guide_active(t, p.funding_years, self.g_self), dtype=bool)
-        stopped = np.flatnonzero(self.g_active & ~active)
-        self._shift(self.g_node[stopped], self.g_region[stopped], -1)
-        for k in stopped[self.g_side[stopped] == 1]:
-            self.l_guide_ties[self.csr.neighbours(self.g_node[k]) - N] -= 1
-        self.g_active = active
-        a_urb = np.bincount(self.g_region[active & (self.g_side == 0)], minlength=R)
-        a_loc = np.bincount(self.g_region[active & (self.g_side == 1)], minlength=R)
-        locals_start = self.loc_count.copy()
-        partners_start = self.stage_counts[:, rules.PARTNER].copy()
-
-        # 2. locals decide: willing to host, exit, ageing
-        lid = np.flatnonzero(self.l_alive[:self.n_l])
-        l_reg, l_age = self.l_region[lid], self.l_age[lid]
-        p_host = rules.host_probability(self.l_will[lid], self.l_burden[lid], b.burden_sensitivity,
-                                        b.guide_host_boost, self.l_guide_ties[lid] > 0)
-        ul = rng.random((3, lid.size), dtype=np.float32)
-        willing = ul[0] < p_host
-        exits = ul[1] < self.exit_p[l_age]
-        ages = ul[2] < self.age_p[l_age]
-        n_willing = np.bincount(l_reg[willing], minlength=R)
-
-        # 3. urban residents decide: the indifferent bulk by thinning, fans and partners (E) on arrays
-        passive, ind_urb, ind_on = self._indifferent_events()
-        E = self.engaged
-        sE, eE, rE = self.stage[E], self.e[E], self.region[E]
-        degE = self.deg[E]
-        fracE = np.where(degE > 0, self.cnt[E] / np.maximum(degE, 1), 0.0)
-        p_off, p_urb, p_on = rules.apply_probabilities(sE, self.online[E], self.w_class[self.tied[E].view(np.uint8)],
-                                                       g.remoteness, b)
-        ue = rng.random((4, E.size), dtype=np.float32)
-        is_partner = sE == rules.PARTNER
-        p_move = rules.migration_probability(np.asarray(b.life_event_rates)[self.life[E]], eE,
-                                             b.migrate_engagement_power)
-        wish = (ue[0] < p_off, ue[1] < p_urb, ue[2] < p_on, (sE == rules.FAN) & (eE >= b.partner_threshold),
-                is_partner & (ue[3] < p_move))
-
-        # 4. allocate, region by region: offline, urban, online, contacts, matches, migrations
-        won = np.zeros((5, E.size), bool)  # offline, urban, online, matched, moves (positions in E)
-        ind_att_urb, ind_att_on, contacted = [], [], []
-        stats = np.zeros((R, 6))  # participants, online, contacts, matches, offline participants, utilisation
-        groups_urb, groups_on = _by_region(self.region[ind_urb], R), _by_region(self.region[ind_on], R)
-        for r, inr in enumerate(_by_region(rE, R)):
-            seats = int(rules.offline_seats(n_off, p.offline_capacity, n_willing[r], g.visitors_per_host))
-            (off,) = self._seats(seats, inr[wish[0][inr]])
-            won[0, off] = True
-            eng, ind = self._seats(n_urb * p.urban_event_capacity, inr[wish[1][inr]], ind_urb[groups_urb[r]])
-            won[1, eng] = True
-            ind_att_urb.append(ind)
-            n_urban_seats = eng.size + ind.size
-            eng, ind = self._seats(n_on * p.online_capacity, inr[wish[2][inr]], ind_on[groups_on[r]])
-            won[2, eng] = True
-            ind_att_on.append(ind)
-            n_online_seats = eng.size + ind.size
-            c_seats = int(np.floor(a_urb[r] * p.guide_capacity_urban + 1e-9))
-            con = self._contacts(r, c_seats)
-            contacted.append(con)
-            roles = rules.partner_roles(g.needs_per_1000_locals, locals_start[r])
-            m_seats = int(rules.match_seats(a_loc[r], p.guide_capacity_local, off.size, b.program_role_rate, roles,
-                                            partners_start[r]))
-            cand = inr[wish[3][inr]]
-            (mat,) = self._seats(m_seats, cand, weights=rules.match_weight(self.skilled[E[cand]], p.skill_matching,
-                                                                          b.skill_weight))
-            won[3, mat] = True
-            (mov,) = self._seats(int(np.floor(self.openings[r] + 1e-9)), inr[wish[4][inr]])
-            won[4, mov] = True
-            capacity = c_seats + a_loc[r] * p.guide_capacity_local
-            used = con.size + min(mat.size, a_loc[r] * p.guide_capacity_local)
-            stats[r] = (off.size + n_urban_seats + n_online_seats, n_online_seats, con.size, mat.size, off.size,
-                        used / capacity if capacity > 0 else 0.0)
-        att_off, att_urb, att_on, matched, moves = won
-
-        # 5. urban residents advance: conversions of the indifferent, engagement, step up, drift down
-        flows = np.zeros((R, 4), np.int64)  # new fans, new partners, new migrants, dropouts
-        converted = [passive]
-        for idx, channel in ((np.concatenate(contacted), (1, 0, 0)), (np.concatenate(ind_att_urb), (0, 1, 0)),
-                             (np.concatenate(ind_att_on), (0, 0, 1))):
-            if idx.size:
-                pc = rules.conversion_probability(0.0, *channel, p.entry_bar, p.online_effect, b)
-                converted.append(idx[rng.random(idx.size) < pc])
-        new_fans = np.unique(np.concatenate(converted))
-        gain = rules.engagement_gain(att_off, att_urb, att_on, matched, fracE, self.donor[E] & p.donor_path,
-                                     p.online_effect, b)
-        e_new = rules.engagement_update(eE, gain, b.engagement_decay).astype(np.float32)
-        s_new = np.where(moves, rules.MIGRANT,
-                         np.where(matched, rules.PARTNER,
-                                  rules.step_down(sE, e_new, b.fan_floor, b.partner_floor))).astype(np.int8)
-        dropped = s_new < sE
-        to_ind = dropped & (s_new == rules.INDIFFERENT)
-        e_new[to_ind] = 0.0
-        self.e[E] = e_new
-        self.stage[E] = s_new
-        self.stage[new_fans] = rules.FAN
-        self.engaged = np.sort(np.concatenate([E[~(moves | to_ind)], new_fans]), kind="stable")  # merges two runs
-        self.e[new_fans] = rules.entry_engagement(p.entry_bar, b)
-        fan_region = self.region[new_fans]
-        flows[:, 0] = np.bincount(fan_region, minlength=R)
-        flows[:, 1] = np.bincount(rE[matched], minlength=R)
-        flows[:, 2] = np.bincount(rE[moves], minlength=R)
-        flows[:, 3] = np.bincount(rE[dropped], minlength=R)
-        changed = s_new != sE
-        self._count_stages(np.r_[rE[changed], fan_region], np.r_[sE[changed], np.zeros(new_fans.size, np.int8)],
-                           np.r_[s_new[changed], np.full(new_fans.size, rules.FAN, np.int8)])
-        gone_ind = E[to_ind]
-        self._shift(new_fans, fan_region, 1)
-        self._shift(gone_ind, self.region[gone_ind], -1)
-        R2 = 2 * R
-        self.ind_counts += (np.bincount(self.region[gone_ind].astype(np.int64) * 2 + self.tied[gone_ind], minlength=R2)
-                            - np.bincount(fan_region.astype(np.int64) * 2 + self.tied[new_fans], minlength=R2)
-                            ).reshape(R, 2)
-
-        # 6. locals advance: burden, exits, ageing; then births and arriving migrants
-        op = stats[:, 4]
-        load = rules.host_load(willing, op[l_reg], np.maximum(n_willing[l_reg], 1))
-        self.l_burden[lid] = rules.burden_update(self.l_burden[lid], load, b.burden_per_visitor, b.burden_recovery,
-                                                 b.guide_spread, a_loc[l_reg])
-        gone = lid[exits]
-        self.l_alive[gone] = False
-        self.l_age[lid[~exits & ages]] += 1
-        initial = gone[gone < self.L0]
-        self._shift(N + initial, self.l_region[initial], -1)
-        self.loc_count -= np.bincount(self.l_region[gone], minlength=R)
-        born = rng.poisson(rules.expected_births(locals_start, g.birth_rate))
-        self._add_locals(born, E[moves])
-
-        # 7. region bookkeeping and the week's rows
-        self.week += 1
-        self.openings = rules.openings_next(self.openings, flows[:, 2], g.openings_per_1000_locals,
-                                            locals_start.astype(float), g.max_openings_stock)
-        self._record({"flows": flows, "stats": stats, "n_events": (n_off, n_urb, n_on), "a_urb": a_urb,
-                      "a_loc": a_loc, "n_willing": n_willing})
+    def _engagement_changed(self, nodes: np.ndarray, regions: np.ndarray, before: np.ndarray,
+                            after: np.ndarray) -> None:
+        """``nodes`` (relating to ``regions``) went from engaged ``before`` to ``after`` (each the value of
+        the rule for that kind of node): the engaged-tie count of their urban neighbours relating to the
+        same region follows (``rules.engaged_tie``)."""
+        delta = np.asarray(after, np.int8) - np.asarray(before, np.int8)
+        for d in (1, -1):
+            sel = delta == d
+            if sel.any():
+                kernels.shift_engaged_ties(nodes[sel], regions[sel], d, self.N, self.csr.indptr, self.csr.indices,
+                                           self.region, self.cnt)
 
     def _count_stages(self, regions: np.ndarray, old: np.ndarray, new: np.ndarray) -> None:
         """Move people from stage ``old`` to ``new`` in the per-region stage counts."""
@@ -403,19 +505,7 @@ class VectorizedEngine(WeeklyRun):
         self.n_l += n_new
         self.loc_count += np.bincount(regions, minlength=self.R)
 
-    def _record(self, week: dict | None) -> None:
-        """Append this week's row of each region (``week`` None: the initial state, step 0)."""
-        R = self.R
-        alive = np.flatnonzero(self.l_alive[:self.n_l])
-        burden = np.bincount(self.l_region[alive], weights=self.l_burden[alive], minlength=R)
-        for r in range(R):
-            activity = {}
-            if week is not None:
-                st = week["stats"][r]
-                activity = dict(events=week["n_events"], active_guides=int(week["a_urb"][r] + week["a_loc"][r]),
-                                willing_hosts=int(week["n_willing"][r]), guide_utilisation=float(st[5]),
-                                participants=int(st[0]), offline_participants=int(st[4]),
-                                online_participants=int(st[1]), guide_contacts=int(st[2]), matches=int(st[3]))
-            flows = week["flows"][r] if week is not None else (0, 0, 0, 0)
-            self.recorder.add(self.week, r, self.stage_counts[r], flows, int(self.loc_count[r]),
-                              float(burden[r] / self.loc_count[r]) if self.loc_count[r] else 0.0, **activity)
+
+def _cat(parts: list[np.ndarray] | None) -> np.ndarray:
+    """The parts joined (empty when there are none)."""
+    return np.concatenate(parts) if parts else np.empty(0, np.int64)

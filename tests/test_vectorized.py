@@ -44,10 +44,8 @@ def assert_state_matches_a_recount(eng: VectorizedEngine) -> None:
     np.add.at(ind_counts, (eng.region[ind], eng.tied[ind].astype(int)), 1)
     assert (ind_counts == eng.ind_counts).all()
     assert np.array_equal(eng.engaged, engaged_people(eng.stage, 4))
-    alive = eng.l_alive[:eng.L0]
-    l_region = np.where(alive, eng.l_region[:eng.L0], -1).astype(np.int16)
-    recount = engaged_ties(eng.N, eng.L0, eng.csr.indptr, eng.csr.indices, eng.stage, eng.region, l_region,
-                           eng.g_region, eng.g_active)
+    recount = engaged_ties(eng.N, eng.L0, eng.csr.indptr, eng.csr.indices, eng.stage, eng.region,
+                           eng.l_region[:eng.L0], eng.l_alive[:eng.L0], eng.g_region, eng.g_active)
     assert (recount == eng.cnt).all()
     living = eng.l_region[:eng.n_l][eng.l_alive[:eng.n_l]]
     assert (np.bincount(living, minlength=R) == eng.loc_count).all()

@@ -41,4 +41,4 @@ class Guide(mesa.Agent):
 
     def engages(self, region: int) -> bool:
         """Counts as an engaged tie for people relating to ``region`` (ODD 7.4)."""
-        return self.region == region and self.model.guide_is_active[self.node]
+        return bool(rules.engaged_tie(self.region, region, self.model.guide_is_active[self.node]))

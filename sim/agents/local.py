@@ -22,13 +22,14 @@ class LocalResident(mesa.Agent):
         willingness: base willingness to host when rested.
         burden: accumulated hosting burden (受け入れ疲れ) in [0, 1].
         alive: False once the resident has left or died (kept so old ties read as inactive).
-        guide_tied: regions' local guides this resident is tied to (host boost, ODD 7.3).
+        guides: the guides this resident is tied to (host boost, ODD 7.3).
+        origin: node id of the urban resident who moved here as this local (-1: initial or born here).
     """
 
     model: RelationshipModel
 
     def __init__(self, model: RelationshipModel, node: int, region: int, age: int, willingness: float,
-                 burden: float = 0.0) -> None:
+                 burden: float = 0.0, origin: int = -1) -> None:
         super().__init__(model)
         self.node = node
         self.region = region
@@ -36,6 +37,7 @@ class LocalResident(mesa.Agent):
         self.willingness = float(willingness)
         self.burden = float(burden)
         self.alive = True
+        self.origin = int(origin)
         self.neighbours: list[mesa.Agent] = []
         self.guides: list = []
         self.willing = False
@@ -44,29 +46,30 @@ class LocalResident(mesa.Agent):
 
     def engages(self, region: int) -> bool:
         """A living local of ``region`` is an engaged tie for people relating to it (kin, ODD 7.4)."""
-        return self.alive and self.region == region
+        return bool(rules.engaged_tie(self.region, region, self.alive))
 
     def decide(self) -> None:
         """Draw this week's willingness to host, exit and ageing from the start-of-week state."""
         m = self.model
         b = m.cfg.behaviour
-        tied = any(guide.region == self.region and m.guide_is_active[guide.node] for guide in self.guides)
+        tied = any(guide.engages(self.region) for guide in self.guides)
         p_host = rules.host_probability(self.willingness, self.burden, b.burden_sensitivity, b.guide_host_boost, tied)
         u = m.rng.random(3)
         self.willing = bool(u[0] < p_host)
         self._exits = bool(u[1] < m.exit_probability[self.age])
         self._ages = bool(u[2] < m.ageing_probability[self.age])
         if self.willing:
-            m.willing_hosts[self.region] += 1
+            m.wk.willing[self.region] += 1
 
     def advance(self) -> None:
         """Apply hosting burden, then leave/die or age."""
         m = self.model
         b = m.cfg.behaviour
         r = self.region
-        load = rules.host_load(self.willing, m.offline_participants[r], m.willing_hosts[r])
+        wk = m.wk
+        load = rules.host_load(self.willing, wk.won("offline", r), wk.willing[r])
         self.burden = float(rules.burden_update(self.burden, load, b.burden_per_visitor, b.burden_recovery,
-                                                b.guide_spread, m.active_local_guides[r]))
+                                                b.guide_spread, wk.active_local[r]))
         if self._exits:
             self.alive = False
             self.remove()

@@ -7,9 +7,12 @@ from typing import TYPE_CHECKING
 import mesa
 
 from sim import rules
+from sim.engines import SEAT_KINDS
 
 if TYPE_CHECKING:
     from sim.model import RelationshipModel
+
+NEW_FANS, NEW_PARTNERS, NEW_MIGRANTS, DROPOUTS = range(4)  # columns of sim.engines.Week.flows
 
 
 class UrbanResident(mesa.Agent):
@@ -47,19 +50,16 @@ class UrbanResident(mesa.Agent):
 
     def _clear_week(self) -> None:
         self.frac = 0.0
-        self.att_off = self.att_urb = self.att_on = 0
-        self.contacted = self.matched = self.moves = 0
+        self.won = dict.fromkeys(SEAT_KINDS, 0)  # seats won this week, by kind (sim.engines.SEAT_KINDS)
 
     def engages(self, region: int) -> bool:
-        """A fan, partner or migrant of ``region`` is an engaged tie for others relating to it."""
-        return self.stage != rules.INDIFFERENT and self.region == region
+        """Whether this person is an engaged tie for someone relating to ``region`` (``rules.engaged_tie``)."""
+        return bool(rules.engaged_tie(self.region, region, rules.urban_engaged(self.stage)))
 
     def exposure(self) -> float:
         """Share of this person's ties engaged with its region (ODD 7.4), from start-of-week states."""
-        if not self.neighbours:
-            return 0.0
         r = self.region
-        return sum(1 for nb in self.neighbours if nb.engages(r)) / len(self.neighbours)
+        return float(rules.exposure(sum(1 for nb in self.neighbours if nb.engages(r)), len(self.neighbours)))
 
     def decide(self) -> None:
         """Draw this week's wishes and applications from the start-of-week state (ODD 3, step 3)."""
@@ -97,30 +97,31 @@ class UrbanResident(mesa.Agent):
         m = self.model
         p = m.cfg.policy
         b = m.cfg.behaviour
-        flows = m.flows[self.region]
+        won = self.won
+        flows = m.wk.flows[self.region]
         if self.stage == rules.INDIFFERENT:
             hazard = rules.passive_hazard(self.tied, self.frac, self.donor, p.targeting, p.donor_path, b)
-            prob = rules.conversion_probability(hazard, self.contacted, self.att_urb, self.att_on, p.entry_bar,
+            prob = rules.conversion_probability(hazard, won["contact"], won["urban"], won["online"], p.entry_bar,
                                                 p.online_effect, b)
             if m.rng.random() < prob:
                 self.stage = rules.FAN
                 self.engagement = float(rules.entry_engagement(p.entry_bar, b))
-                flows["new_fans"] += 1
+                flows[NEW_FANS] += 1
             return
-        gain = rules.engagement_gain(self.att_off, self.att_urb, self.att_on, self.matched, self.frac,
+        gain = rules.engagement_gain(won["offline"], won["urban"], won["online"], won["match"], self.frac,
                                      self.donor and p.donor_path, p.online_effect, b)
         self.engagement = float(rules.engagement_update(self.engagement, gain, b.engagement_decay))
-        if self.moves:
+        if won["move"]:
             self.stage = rules.MIGRANT
-            flows["new_migrants"] += 1
+            flows[NEW_MIGRANTS] += 1
             m.arrivals.append(self)
-        elif self.matched:
+        elif won["match"]:
             self.stage = rules.PARTNER
-            flows["new_partners"] += 1
+            flows[NEW_PARTNERS] += 1
         else:
             new = int(rules.step_down(self.stage, self.engagement, b.fan_floor, b.partner_floor))
             if new < self.stage:
-                flows["dropouts"] += 1
+                flows[DROPOUTS] += 1
                 self.stage = new
                 if new == rules.INDIFFERENT:
                     self.engagement = 0.0
