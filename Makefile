@@ -17,16 +17,18 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/python -m sim $(ARGS)
 
-## the test suite (what CI runs)
-test: $(STAMP)
-	$(BIN)/python -m pytest -q
+## lint, types, then the test suite (what CI runs)
+test: lint
+	$(BIN)/python -m pytest -q -n auto --dist loadgroup --durations=15
 
 ## the slow statistical and large-population checks
 test-slow: $(STAMP)
-	$(BIN)/python -m pytest -q -m slow
+	$(BIN)/python -m pytest -q -m slow -n auto --dist loadgroup
 
+## ruff and mypy (configured in pyproject.toml)
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 ## speed and memory of both engines (includes the 46.78M-person run, about 10 minutes)
 bench: $(STAMP)
@@ -37,4 +39,4 @@ docs: $(STAMP)
 	$(BIN)/python -m sim.params --write-odd
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache .mypy_cache

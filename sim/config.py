@@ -54,7 +54,7 @@ def leaf_fields() -> dict[str, Any]:
 @cache
 def _leaf_types() -> dict[int, Any]:
     """id(field) -> declared type of every parameter (``get_type_hints`` is slow: resolve once)."""
-    classes = [Config, *(f.default_factory for f in fields(Config) if is_dataclass(f.default_factory))]
+    classes: list[Any] = [Config, *(f.default_factory for f in fields(Config) if is_dataclass(f.default_factory))]
     return {id(f): typing.get_type_hints(cls)[f.name] for cls in classes for f in fields(cls)}
 
 

@@ -108,6 +108,13 @@ class WeeklyRun:
     wk: Week | None
     recorder: Recorder
 
+    @property
+    def this_week(self) -> Week:
+        """The week under way (set by ``context``)."""
+        if self.wk is None:
+            raise RuntimeError("no week under way: the context phase starts one")
+        return self.wk
+
     def step(self) -> None:
         """One week: every phase of ``PHASES`` in order (ODD section 3); CPU time per phase is kept."""
         times = self.__dict__.setdefault("phase_seconds", dict.fromkeys(PHASES, 0.0))

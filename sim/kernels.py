@@ -8,10 +8,28 @@ residents [0, n_urban), initial locals [n_urban, n_urban + n_local0), guides aft
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numba
 import numpy as np
 
 from sim import rules
+
+
+def _drop_stale_cache() -> None:
+    """numba keys its on-disk cache of these kernels by this file alone, but they compile rules from
+    ``sim/rules.py`` into themselves: cached kernels older than that file are dropped, so a changed rule
+    is never run from an old compilation."""
+    try:
+        newest_rule = Path(rules.__file__).stat().st_mtime
+        for f in Path(__file__).with_name("__pycache__").glob(f"{Path(__file__).stem}.*.nb[ic]"):
+            if f.stat().st_mtime < newest_rule:
+                f.unlink(missing_ok=True)
+    except OSError:  # a read-only install: numba then does not cache here either
+        pass
+
+
+_drop_stale_cache()
 
 
 @numba.njit(parallel=True, cache=True)

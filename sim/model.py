@@ -115,8 +115,7 @@ class RelationshipModel(WeeklyRun, mesa.Model):
     def allocate(self) -> None:
         """Each region's seats, in the order of ODD section 3 step 4: the largest keys win."""
         p, b, g = self.cfg.policy, self.cfg.behaviour, self.cfg.regions
-        wk = self.wk
-        assert wk is not None
+        wk = self.this_week
         n_off, n_urb, n_on = wk.events
         for r in range(g.count):
             off = self._award("offline", r, int(rules.offline_seats(n_off, p.offline_capacity, wk.willing[r],
@@ -140,8 +139,7 @@ class RelationshipModel(WeeklyRun, mesa.Model):
 
     def bookkeeping(self) -> None:
         """Openings stock of each region (ODD 7.3); the week is done."""
-        g, wk = self.cfg.regions, self.wk
-        assert wk is not None
+        g, wk = self.cfg.regions, self.this_week
         self.week += 1
         for r in range(g.count):
             self.openings[r] = float(rules.openings_next(self.openings[r], wk.flows[r, NEW_MIGRANTS],
@@ -168,6 +166,10 @@ class RelationshipModel(WeeklyRun, mesa.Model):
         """Living local residents."""
         return self.agents_by_type.get(LocalResident) or mesa.agent.AgentSet([], random=self.random)
 
+    def exposures(self, ids: np.ndarray) -> np.ndarray:
+        """Share of engaged ties (``rules.exposure``) of urban residents ``ids``, from their current states."""
+        return np.array([self.nodes[int(i)].exposure() for i in ids], dtype=float)
+
     def _n_locals(self, r: int) -> int:
         return sum(1 for a in self.living_locals if a.region == r)
 
@@ -179,7 +181,6 @@ class RelationshipModel(WeeklyRun, mesa.Model):
     def _award(self, kind: str, region: int, seats: int) -> list[UrbanResident]:
         """Give ``seats`` seats of ``kind`` in ``region`` to the applicants with the largest keys, mark them
         (``UrbanResident.won``) and return them."""
-        assert self.wk is not None
         applicants = self.applications[kind][region]
         winners: list[UrbanResident] = []
         if applicants:
@@ -187,14 +188,13 @@ class RelationshipModel(WeeklyRun, mesa.Model):
             winners = [a for a, won in zip(applicants, rules.select_top(keys, seats)) if won]
         for a in winners:
             a.won[kind] = 1
-        self.wk.award(kind, region, seats, len(applicants), np.fromiter((a.node for a in winners), np.int64,
+        self.this_week.award(kind, region, seats, len(applicants), np.fromiter((a.node for a in winners), np.int64,
                                                                          len(winners)))
         return winners
 
     def _new_locals(self) -> None:
         """Births and arriving migrants join their region and its network (ODD 7.6, 7.7)."""
-        g, wk = self.cfg.regions, self.wk
-        assert wk is not None
+        g, wk = self.cfg.regions, self.this_week
         born = [int(self.rng.poisson(rules.expected_births(wk.locals_start[r], g.birth_rate)))
                 for r in range(g.count)]
         newcomers = [(r, rules.YOUTH, -1) for r in range(len(born)) for _ in range(born[r])]

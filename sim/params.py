@@ -13,6 +13,7 @@ figure; assumptions are the first candidates for calibration.
 from __future__ import annotations
 
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass
+from functools import partial
 from typing import Any
 
 S000 = "000_475218e7bb58dd1d.txt"
@@ -23,8 +24,6 @@ S004 = "004_9627f798140353c8.txt"
 
 STAGES = ("indifferent", "fan", "partner", "migrant")
 STAGES_JA = ("無関心", "ファン", "パートナー", "移住")
-LIFE_STAGES = ("young", "family", "midlife", "senior")
-AGE_GROUPS = ("youth", "middle", "elder")
 ENGINES = ("mesa", "vectorized")
 
 
@@ -40,7 +39,7 @@ def P(
     """Declare one parameter: its default plus the metadata that validation and docs read."""
     meta = {"unit": unit, "lo": lo, "hi": hi, "source": source, "doc": doc, "ja": ja}
     if isinstance(default, list):
-        return field(default_factory=lambda d=default: list(d), metadata=meta)
+        return field(default_factory=partial(list, default), metadata=meta)
     return field(default=default, metadata=meta)
 
 
@@ -300,7 +299,7 @@ class Config:
     """The whole resolved configuration of one run."""
 
     scenario: str = P("baseline", "name", None, None, "", "named scenario (file under conf/scenario)", "シナリオ")
-    engine: str = P("mesa", "mesa/vectorized", None, None, "", "mesa = agent objects (reference, live page); "
+    engine: str = P("mesa", "mesa/vectorized", None, None, "", "mesa = agent objects (the readable reference); "
                     "vectorized = arrays (large populations)", "計算エンジン")
     seed: int = P(42, "integer", 0, 2**63 - 1, "", "root of every random stream (numpy SeedSequence)", "乱数シード")
     population: PopulationParams = field(default_factory=PopulationParams)
@@ -319,7 +318,7 @@ def iter_params(cls: type = Config, prefix: str = ""):
     """Yield ``(dotted_key, field)`` for every leaf parameter, in declaration order."""
     for f in fields(cls):
         key = f"{prefix}{f.name}"
-        sub = f.default_factory if f.default_factory is not MISSING else None  # type: ignore[misc]
+        sub = f.default_factory if f.default_factory is not MISSING else None
         if sub is not None and is_dataclass(sub):
             yield from iter_params(sub, key + ".")
         else:

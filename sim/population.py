@@ -40,7 +40,7 @@ class UrbanInit:
     skilled: np.ndarray  # bool  a skill regions lack
     donor: np.ndarray  # bool  ふるさと納税-like donor to that region
     online: np.ndarray  # float32 online affinity in [0, 1]
-    life: np.ndarray  # int8 life stage index into LIFE_STAGES
+    life: np.ndarray  # int8 life stage: young, family, midlife, senior
     stage: np.ndarray  # int8 0..3
     engagement: np.ndarray  # float32 in [0, 1]
 
@@ -50,7 +50,7 @@ class LocalInit:
     """State of every local resident at week 0."""
 
     region: np.ndarray  # int16
-    age: np.ndarray  # int8 index into AGE_GROUPS
+    age: np.ndarray  # int8 age group: rules.YOUTH, MIDDLE, ELDER
     willingness: np.ndarray  # float32 base willingness to host
     burden: np.ndarray  # float32 accumulated hosting burden
 

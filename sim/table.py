@@ -32,13 +32,6 @@ COLUMNS: dict[str, tuple[str, str]] = {
 }
 
 STAGE_COLUMNS = ("indifferent", "fan", "partner", "migrant")
-FLOW_COLUMNS = ("new_fans", "new_partners", "new_migrants", "dropouts", "events_held", "participants",
-                "offline_participants", "online_participants", "guide_contacts", "matches", "cost_yen")
-
-
-def empty_frame() -> pd.DataFrame:
-    """A table with the right columns and types and no rows."""
-    return pd.DataFrame({c: pd.Series(dtype=t) for c, (t, _) in COLUMNS.items()})
 
 
 def from_records(records: dict[str, list]) -> pd.DataFrame:

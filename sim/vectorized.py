@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     pass
 
 _SCALAR_BEHAVIOUR = [f.name for f in fields(BehaviourParams) if not f.name.endswith("_rates")]
-BehaviourTuple = namedtuple("BehaviourTuple", _SCALAR_BEHAVIOUR)
+BehaviourTuple = namedtuple("BehaviourTuple", _SCALAR_BEHAVIOUR)  # type: ignore[misc]
 
 LOCAL_ARRAYS = ("l_region", "l_age", "l_will", "l_burden", "l_alive", "l_guide_ties")
 
@@ -206,8 +206,8 @@ class VectorizedEngine(WeeklyRun):
     def advance(self) -> None:
         """Urban residents: conversions of the indifferent, engagement, step up, drift down (ODD 7.4, 7.6)."""
         p, b = self.cfg.policy, self.cfg.behaviour
-        uw, wk = self.uw, self.wk
-        assert uw.won is not None and wk is not None
+        uw, wk = self.uw, self.this_week
+        assert uw.won is not None
         att_off, att_urb, att_on, matched, moves = uw.won
         converted = [uw.passive]
         for idx, channel in ((_cat(uw.contacted), (1, 0, 0)), (_cat(uw.ind_won_urban), (0, 1, 0)),
@@ -254,8 +254,7 @@ class VectorizedEngine(WeeklyRun):
     def locals(self) -> None:
         """Locals: hosting burden, exits, ageing; then births and arriving migrants (ODD 7.3, 7.7)."""
         b, g = self.cfg.behaviour, self.cfg.regions
-        lw, wk = self.lw, self.wk
-        assert wk is not None
+        lw, wk = self.lw, self.this_week
         offline = np.array([wk.won("offline", r) for r in range(self.R)])
         lid, l_reg = lw.lid, lw.region
         load = rules.host_load(lw.willing, offline[l_reg], np.maximum(wk.willing[l_reg], 1))
@@ -273,8 +272,7 @@ class VectorizedEngine(WeeklyRun):
 
     def bookkeeping(self) -> None:
         """Openings stock of each region (ODD 7.3); the week is done."""
-        g, wk = self.cfg.regions, self.wk
-        assert wk is not None
+        g, wk = self.cfg.regions, self.this_week
         self.week += 1
         self.openings = rules.openings_next(self.openings, wk.flows[:, 2], g.openings_per_1000_locals,
                                             wk.locals_start.astype(float), g.max_openings_stock)
@@ -288,8 +286,7 @@ class VectorizedEngine(WeeklyRun):
     # --- the parts of the phases ---------------------------------------------------------------
 
     def _decide_locals(self) -> None:
-        b, wk = self.cfg.behaviour, self.wk
-        assert wk is not None
+        b, wk = self.cfg.behaviour, self.this_week
         lid = np.flatnonzero(self.l_alive[:self.n_l])
         l_reg, l_age = self.l_region[lid], self.l_age[lid]
         p_host = rules.host_probability(self.l_will[lid], self.l_burden[lid], b.burden_sensitivity,
@@ -320,8 +317,8 @@ class VectorizedEngine(WeeklyRun):
         """Region ``r``'s seats: ``in_r`` are the positions in ``eng`` of its fans and partners, ``ind_*``
         its indifferent residents wishing an urban or an online event."""
         p, b, g = self.cfg.policy, self.cfg.behaviour, self.cfg.regions
-        uw, wk = self.uw, self.wk
-        assert uw.won is not None and wk is not None and uw.contacted is not None
+        uw, wk = self.uw, self.this_week
+        assert uw.won is not None and uw.contacted is not None
         assert uw.ind_won_urban is not None and uw.ind_won_online is not None
         E = uw.eng
         n_off, n_urb, n_on = wk.events
@@ -348,8 +345,8 @@ class VectorizedEngine(WeeklyRun):
         """Give region ``r``'s ``seats`` of ``kind`` to its applicants: fans and partners (positions in
         ``eng``) and, for urban and online events, indifferent residents (ids). Marks the winners and
         returns the winning positions in ``eng``."""
-        uw, wk = self.uw, self.wk
-        assert uw.won is not None and wk is not None
+        uw, wk = self.uw, self.this_week
+        assert uw.won is not None
         groups = [eng_applicants] if ind_applicants is None else [eng_applicants, ind_applicants]
         won = self._seats(seats, *groups, weights=weights)
         row = {"offline": 0, "urban": 1, "online": 2, "match": 3, "move": 4}[kind]

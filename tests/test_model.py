@@ -68,28 +68,30 @@ def test_network_is_seeded_and_has_the_declared_families(tiny):
         assert all(isinstance(nb, kind) and nb.region == g.region for nb in g.neighbours)
 
 
-def test_migrants_become_local_residents_of_their_region():
-    cfg = tiny_config(run={"steps": 156}, population={"initial_partner_share": 0.2},
-                      behaviour={"life_event_rates": [2.0, 2.0, 2.0, 2.0]}, regions={"max_openings_stock": 50.0,
-                                                                                     "openings_per_1000_locals": 100.0})
-    model = RelationshipModel(cfg)
-    df = model.run(cfg.run.steps)
-    migrants = int(df["new_migrants"].sum())
-    assert migrants > 0
-    births_and_arrivals = len(model.nodes) - (cfg.population.urban + cfg.population.locals_per_region
-                                              + len(model.guides))
-    assert births_and_arrivals >= migrants
-    moved = [a for a in model.agents_by_type[UrbanResident] if a.stage == rules.MIGRANT]
-    assert len(moved) == migrants
+@pytest.mark.parametrize("engine", ["mesa", "vectorized"])
+def test_migration_is_limited_by_the_openings_stock(engine):
+    """Replaying the openings stock (ODD 7.3) from the table: every week's migrants never exceed the
+    whole openings in stock, and with far more partners wishing to move than openings (90 partners,
+    life events 5 a year, about 6 openings at the start and 6 a year after) they fill them: equal in
+    at least 90% of the weeks (a week with fewer wishes than openings is possible, not usual)."""
+    from sim.config import compose
+    from sim.engines import run_engine
 
-
-def test_migration_respects_openings():
-    cfg = tiny_config(run={"steps": 104}, population={"initial_partner_share": 0.3},
-                      behaviour={"life_event_rates": [5.0, 5.0, 5.0, 5.0]},
-                      regions={"openings_per_1000_locals": 0.0})
-    df = run(cfg)
-    start = rules.initial_openings(0.0, cfg.population.locals_per_region, cfg.regions.max_openings_stock)
-    assert df["new_migrants"].sum() <= start
+    cfg = compose(["population=tiny", "population.urban=300", "population.initial_partner_share=0.3",
+                   "behaviour.life_event_rates=[5.0,5.0,5.0,5.0]", "regions.openings_per_1000_locals=20",
+                   "run.steps=104", f"engine={engine}", "seed=3"])
+    df = run_engine(cfg).set_index("step")
+    g = cfg.regions
+    stock = rules.initial_openings(g.openings_per_1000_locals, df.loc[0, "local_population"], g.max_openings_stock)
+    full = 0
+    for t in range(cfg.run.steps):
+        moved = df.loc[t + 1, "new_migrants"]
+        assert moved <= np.floor(stock + 1e-9), t
+        full += moved == np.floor(stock + 1e-9)
+        stock = rules.openings_next(stock, moved, g.openings_per_1000_locals, df.loc[t, "local_population"],
+                                    g.max_openings_stock)
+    assert df["new_migrants"].sum() >= 10
+    assert full >= 0.9 * cfg.run.steps, full
 
 
 def test_offline_suspension_stops_programs_and_their_cost():
@@ -101,31 +103,9 @@ def test_offline_suspension_stops_programs_and_their_cost():
     assert df[df.step > 73]["offline_participants"].sum() > 0
 
 
-# --- directional checks (fixed seeds; each compares means over replicates) -------------------------
-
-SEEDS = range(8)
-
-
-def cumulative(cfg_fn, column: str, weeks: slice = slice(None)) -> np.ndarray:
-    """Per-seed sums of ``column`` over the given steps."""
-    out = []
-    for s in SEEDS:
-        cfg = cfg_fn(s)
-        df = run(cfg)
-        out.append(df.set_index("step")[column].loc[weeks].sum())
-    return np.asarray(out, dtype=float)
-
-
-def test_more_guides_do_not_give_fewer_partners():
-    # 8 seeds x 3 years; the difference in mean new partners must be positive. The effect is large
-    # (guides are the main match channel at these settings): in development runs high minus low was
-    # several standard errors, so a false alarm at fixed seeds is not a concern.
-    low = cumulative(lambda s: tiny_config(seed=s, run={"steps": 156}, policy={"guides_per_10k": 34.0}),
-                     "new_partners")
-    high = cumulative(lambda s: tiny_config(seed=s, run={"steps": 156}, policy={"guides_per_10k": 200.0}),
-                      "new_partners")
-    assert high.mean() > low.mean()
-
+# --- directional checks: the Mesa engine's responses are checked against the vectorized engine's by the
+# equivalence tests, and the directions themselves (more guides, programs, a funding cliff) with many seeds
+# on the vectorized engine (tests/test_vectorized.py).
 
 def test_no_programs_and_no_guides_give_no_new_partners():
     none = {"guides_per_10k": 0.0, "offline_programs_per_year": 0.0, "urban_events_per_year": 0.0,
@@ -135,13 +115,3 @@ def test_no_programs_and_no_guides_give_no_new_partners():
         df = run(cfg)
         assert df["new_partners"].sum() == 0
         assert df["partner"].iloc[-1] <= df["partner"].iloc[0]
-
-
-def test_funding_cliff_lowers_partner_growth_after_year_three():
-    # Years 4-6: with funding ending after year 3 and no self-running guides, only program roles
-    # create partners. Means over 8 seeds, strict inequality.
-    base = cumulative(lambda s: tiny_config(seed=s, run={"steps": 312}), "new_partners", slice(157, 312))
-    cliff = cumulative(lambda s: tiny_config(seed=s, run={"steps": 312},
-                                             policy={"funding_years": 3.0, "self_running_share": 0.0}),
-                       "new_partners", slice(157, 312))
-    assert cliff.mean() < base.mean()

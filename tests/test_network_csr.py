@@ -156,12 +156,11 @@ def test_bernoulli_positions():
     assert bernoulli_positions(rng, 100, 0.0).size == 0
 
 
-def test_a_million_residents_build_fast():
-    """ODD 5 at N = 1,000,000 (k = 8): seconds, not the minutes of networkx (warm compiled kernels)."""
-    import time
-
-    ws_csr(1000, 8, 0.1, np.random.default_rng(0))
-    t = time.perf_counter()
+def test_a_million_residents_hold_exactly_n_k_over_2_ties():
+    """ODD 5 at N = 1,000,000 (k = 8): the direct CSR build gives networkx's tie count with no self-loop
+    or repeated tie. How fast it builds is measured by ``make bench``, not asserted here."""
     csr = ws_csr(1_000_000, 8, 0.1, np.random.default_rng(0))
-    assert time.perf_counter() - t < 10
     assert csr.n_ties == 4_000_000
+    rows = np.repeat(np.arange(csr.n_nodes), np.diff(csr.indptr))
+    assert not np.any(rows == csr.indices)
+    assert np.unique(rows.astype(np.int64) * csr.n_nodes + csr.indices).size == csr.indices.size

@@ -6,7 +6,6 @@ import json
 import warnings
 
 import pandas as pd
-import pytest
 
 from sim import Result
 from sim.params import STAGES_JA, Config
@@ -51,20 +50,6 @@ def test_ladder_png_renders_every_label_without_missing_glyphs(tmp_path):
     assert not [w for w in caught if "missing from font" in str(w.message)]
     assert [p.name for p in tmp_path.iterdir()] == ["ladder.png"], "no temporary file left"
     assert all(en in LABELS[en] for en in ("indifferent", "fan", "partner", "migrant"))
-
-
-def test_the_glyph_check_would_catch_kanji():
-    """The check above is meaningful: the bundled font has no kanji, so drawing one warns."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots()
-    ax.set_title("無関心")
-    with pytest.warns(UserWarning, match="missing from font"):
-        fig.canvas.draw()
-    plt.close(fig)
 
 
 def test_result_save_writes_the_four_files(tmp_path):

@@ -59,14 +59,14 @@ class LocalResident(mesa.Agent):
         self._exits = bool(u[1] < m.exit_probability[self.age])
         self._ages = bool(u[2] < m.ageing_probability[self.age])
         if self.willing:
-            m.wk.willing[self.region] += 1
+            m.this_week.willing[self.region] += 1
 
     def advance(self) -> None:
         """Apply hosting burden, then leave/die or age."""
         m = self.model
         b = m.cfg.behaviour
         r = self.region
-        wk = m.wk
+        wk = m.this_week
         load = rules.host_load(self.willing, wk.won("offline", r), wk.willing[r])
         self.burden = float(rules.burden_update(self.burden, load, b.burden_per_visitor, b.burden_recovery,
                                                 b.guide_spread, wk.active_local[r]))

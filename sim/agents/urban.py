@@ -98,7 +98,7 @@ class UrbanResident(mesa.Agent):
         p = m.cfg.policy
         b = m.cfg.behaviour
         won = self.won
-        flows = m.wk.flows[self.region]
+        flows = m.this_week.flows[self.region]
         if self.stage == rules.INDIFFERENT:
             hazard = rules.passive_hazard(self.tied, self.frac, self.donor, p.targeting, p.donor_path, b)
             prob = rules.conversion_probability(hazard, won["contact"], won["urban"], won["online"], p.entry_bar,
