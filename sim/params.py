@@ -58,7 +58,9 @@ class PopulationParams:
     skilled_share: float = P(0.2, "share", 0, 1, f"assumption; skills regions lack in {S002}:39-65",
                              "urban residents with a skill a region lacks (marketing, accounting, ...)",
                              "地域に不足するスキルを持つ人の割合")
-    donor_share: float = P(0.026, "share", 0, 1, f"{S000}:1557 (non-visiting relationship population 2.6%)",
+    donor_share: float = P(0.026, "share", 0, 1, f"assumption; {S000}:1555-1557 gives 2.6% of metro adults as "
+                           "non-visiting relationship population (ふるさと納税等) of any region, not donors of one "
+                           "region",
                            "urban residents who donate (ふるさと納税-like) to their candidate region",
                            "寄附者の割合")
     online_affinity_mean: float = P(0.5, "0-1", 0.01, 0.99, "assumption",
@@ -135,7 +137,8 @@ class PolicyParams:
     """The levers a municipality or ministry can move (人・場・仕組み, 001)."""
 
     guides_per_10k: float = P(10.0, "guides/10,000 urban residents", 0, 10_000,
-                              f"assumption; 関係案内人 {S000}:947-953, かかわりラボ 282 intermediaries {S002}:315",
+                              f"assumption (no seed gives a density); 関係案内人 {S000}:947-953; "
+                              f"{S002}:315 counts 282 intermediary organisations nationwide",
                               "guide (関係案内人) density", "関係案内人の密度（都市住民1万人当たり）")
     guide_urban_share: float = P(0.5, "share", 0, 1, f"{S000}:947-953 (urban PR/matching vs local host-finding)",
                                  "share of guides working on the urban side", "都市側案内人の割合")
@@ -145,7 +148,8 @@ class PolicyParams:
     guide_capacity_local: float = P(2.0, "matches/guide/week", 0, 10_000, "assumption",
                                     "fans a local guide can match to a local need per week",
                                     "地域側案内人の週当たりマッチング数")
-    funding_years: float = P(10.0, "years", 0, 1000, f"model projects funded about a year {S000}:791",
+    funding_years: float = P(10.0, "years", 0, 1000, f"assumption (no seed gives a duration); {S000}:791: the set-up "
+                             "lasts only as long as the model project's funding",
                              "years the intermediary is funded; afterwards only self-running guides stay",
                              "委託・補助の年数")
     self_running_share: float = P(0.3, "share", 0, 1, f"assumption; 自走化 {S000}:848, {S001}:88",
@@ -159,7 +163,8 @@ class PolicyParams:
                                      "events in the city (fairs, 相談会) per region", "都市部イベント数（年）")
     urban_event_capacity: int = P(40, "participants/event", 0, 1_000_000, "assumption", "seats per urban event",
                                   "都市部イベント定員")
-    online_events_per_year: float = P(6.0, "events/region/year", 0, 5200, f"{S003}:5, {S001}:81",
+    online_events_per_year: float = P(6.0, "events/region/year", 0, 5200,
+                                      f"assumption; online relations {S003}:12, {S003}:28, {S001}:81",
                                       "online events per region", "オンラインイベント数（年）")
     online_capacity: int = P(50, "participants/event", 0, 1_000_000, "assumption", "seats per online event",
                              "オンラインイベント定員")
@@ -174,7 +179,8 @@ class PolicyParams:
     target_theme: bool = P(True, "on/off", None, None, f"{S000}:811, {S004}:502 (肝付町 rocket fans)",
                            "targeted outreach reaches people with a matching theme interest",
                            "テーマ層をターゲットに含む")
-    entry_bar: float = P(0.0, "0-1", 0, 1, f"{S004}:407 (鹿角家 high bar), {S004}:688 (夕張Likers low bar)",
+    entry_bar: float = P(0.0, "0-1", 0, 1, f"{S004}:406-408 (度會県: a high bar raises "
+                         f"attachment), {S004}:688 (夕張Likers! low bar)",
                          "entry bar of the registration platform (0 = a like, 1 = demanding)", "登録のハードル")
     donor_path: bool = P(False, "on/off", None, None, f"{S000}:323 (ふるさと納税型)",
                          "donors (ふるさと納税-like) can become fans without visiting", "寄附による関係（非訪問）")
@@ -206,11 +212,11 @@ class BehaviourParams:
     event_conversion: float = P(0.3, "probability", 0, 1, "assumption",
                                 "chance an urban event turns an indifferent attendee into a fan (online: times "
                                 "online_effect)", "イベント参加による関心化")
-    entry_bar_cut: float = P(0.7, "share", 0, 1, f"assumption; {S004}:407",
+    entry_bar_cut: float = P(0.7, "share", 0, 1, f"assumption; {S004}:406-408 (度會県)",
                              "reduction of conversion at entry_bar = 1", "ハードルによる登録減")
     entry_engagement_low: float = P(0.3, "0-1", 0, 1, "assumption", "engagement of a new fan at entry_bar = 0",
                                     "登録時エンゲージメント（低ハードル）")
-    entry_engagement_high: float = P(0.6, "0-1", 0, 1, f"assumption; 鹿角家 {S004}:1055",
+    entry_engagement_high: float = P(0.6, "0-1", 0, 1, f"assumption; {S004}:406-408 (度會県: attachment)",
                                      "engagement of a new fan at entry_bar = 1", "登録時エンゲージメント（高ハードル）")
     apply_urban_indifferent: float = P(0.002, "probability/week", 0, 1, "assumption",
                                        "wish of an indifferent person to attend an urban event, times outreach weight",
@@ -274,7 +280,8 @@ class CostParams:
 
     guide_year_yen: float = P(5_000_000, "yen/guide/year", 0, 1e12, f"assumption; model projects 2.5億円/30 bodies "
                               f"{S000}:333", "cost of one active guide for a year", "案内人一人の年間費用")
-    offline_program_yen: float = P(300_000, "yen/program", 0, 1e12, f"assumption; fee 21,600円/person {S004}:1165",
+    offline_program_yen: float = P(300_000, "yen/program", 0, 1e12, f"assumption ({S004}:1165 is a participant fee of "
+                                   "21,600円, income to a program, not its cost)",
                                    "cost of one offline program", "現地プログラム一回の費用")
     urban_event_yen: float = P(500_000, "yen/event", 0, 1e12, "assumption", "cost of one urban event",
                                "都市部イベント一回の費用")

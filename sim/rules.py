@@ -159,6 +159,8 @@ def engaged_tie(tie_region, region, engaged):
 
 def exposure(engaged_ties, degree):
     """Share of a person's ties that are engaged with its region (0 with no ties): word of mouth."""
+    if isinstance(degree, int):  # one person (Mesa engine): plain arithmetic, no array overhead
+        return engaged_ties / degree if degree > 0 else 0.0
     degree = np.asarray(degree)
     return np.where(degree > 0, np.asarray(engaged_ties) / np.maximum(degree, 1), 0.0)
 
