@@ -77,10 +77,28 @@ class Week:
         """Seats of ``kind`` filled in ``region``."""
         return int(self.winners[kind][region].size)
 
-    def activity(self, region: int, p: PolicyParams) -> dict:
-        """The week's activity columns of the table for ``region`` (``sim.table.ACTIVITY``)."""
+    def limits(self, region: int, cfg: Config) -> dict[str, bool]:
+        """Which capacity limits bound in ``region`` this week (``rules.binding_limits``)."""
+        p, b, g = cfg.policy, cfg.behaviour, cfg.regions
+        places, hosting = rules.offline_seat_limits(self.events[0], p.offline_capacity, self.willing[region],
+                                                    g.visitors_per_host)
+        roles = rules.partner_roles(g.needs_per_1000_locals, self.locals_start[region])
+        offered, free = rules.match_seat_limits(self.active_local[region], p.guide_capacity_local,
+                                                self.won("offline", region), b.program_role_rate, roles,
+                                                self.partners_start[region])
+        return rules.binding_limits({k: self.seats[k][region] for k in SEAT_KINDS},
+                                    {k: self.applicants[k][region] for k in SEAT_KINDS},
+                                    places, hosting, offered, free)
+
+    def activity(self, region: int, cfg: Config) -> dict:
+        """The week's activity columns of the table for ``region`` (``sim.table.ACTIVITY``, seats,
+        applicants and binding limits)."""
+        p = cfg.policy
         won = {kind: self.won(kind, region) for kind in SEAT_KINDS}
         return dict(events=self.events,
+                    **{f"seats_{k}": int(self.seats[k][region]) for k in SEAT_KINDS},
+                    **{f"applicants_{k}": int(self.applicants[k][region]) for k in SEAT_KINDS},
+                    **{f"bound_{k}": v for k, v in self.limits(region, cfg).items()},
                     active_guides=int(self.active_urban[region] + self.active_local[region]),
                     willing_hosts=int(self.willing[region]),
                     participants=won["offline"] + won["urban"] + won["online"],
@@ -141,7 +159,7 @@ class WeeklyRun:
         stages, locals_, burden = self.region_state()
         wk = self.wk if self.week > 0 else None
         for r in range(self.cfg.regions.count):
-            activity = wk.activity(r, self.cfg.policy) if wk is not None else {}
+            activity = wk.activity(r, self.cfg) if wk is not None else {}
             flows = wk.flows[r] if wk is not None else (0, 0, 0, 0)
             n = int(locals_[r])
             self.recorder.add(self.week, r, stages[r], flows, n, float(burden[r] / n) if n else 0.0, **activity)

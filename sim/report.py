@@ -8,7 +8,7 @@ import pandas as pd
 
 from sim.io import atomic_write
 from sim.params import STAGES, STAGES_JA
-from sim.table import totals
+from sim.table import LIMIT_COLUMNS, totals
 
 
 def summary(df: pd.DataFrame) -> str:
@@ -28,7 +28,19 @@ def summary(df: pd.DataFrame) -> str:
     lines.append(f"  local population {pop0:,} -> {pop1:,} ({change:+.1f}%)")
     per = f"{cost / partners:,.0f} yen per new partner" if partners else "no new partner"
     lines.append(f"  cost {cost:,.0f} yen ({per})")
+    lines.append("  " + binding_summary(df))
     return "\n".join(lines)
+
+
+def binding_summary(df: pd.DataFrame) -> str:
+    """Which capacity limits bound, as the share of region-weeks each bound in (most frequent first)."""
+    weeks = df[df["step"] > 0]
+    shares = {c.removeprefix("bound_").replace("_", " "): float(weeks[c].mean()) for c in LIMIT_COLUMNS
+              if c in weeks and len(weeks)}
+    bound = sorted(((v, k) for k, v in shares.items() if v > 0), reverse=True)
+    if not bound:
+        return "limits that bound: none"
+    return "limits that bound (share of weeks): " + ", ".join(f"{k} {v:.0%}" for v, k in bound)
 
 
 # Plot labels: English with the Japanese stage name romanised. matplotlib ships only DejaVu fonts, which

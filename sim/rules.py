@@ -93,10 +93,16 @@ def event_seats(n_events, capacity):
     return np.asarray(n_events, dtype=np.int64) * capacity
 
 
+def offline_seat_limits(n_programs, capacity, n_willing_hosts, visitors_per_host):
+    """The two limits on this week's offline seats: program places, and visitors the willing hosts can take."""
+    places = np.asarray(n_programs, dtype=np.int64) * capacity
+    hosting = np.floor(n_willing_hosts * visitors_per_host + 1e-9).astype(np.int64)
+    return places, hosting
+
+
 def offline_seats(n_programs, capacity, n_willing_hosts, visitors_per_host):
     """Seats in this week's offline programs: program capacity, capped by hosting capacity."""
-    hosting = np.floor(n_willing_hosts * visitors_per_host + 1e-9).astype(np.int64)
-    return np.minimum(np.asarray(n_programs, dtype=np.int64) * capacity, hosting)
+    return np.minimum(*offline_seat_limits(n_programs, capacity, n_willing_hosts, visitors_per_host))
 
 
 @register_jitable
@@ -118,12 +124,41 @@ def partner_roles(needs_per_1000, n_locals):
     return needs_per_1000 * n_locals / 1000.0
 
 
+def match_seat_limits(n_local_guides, capacity_local, offline_participants, role_rate, roles, partners):
+    """The two limits on this week's matches: what local guides and programs can offer, and the free roles."""
+    offered = np.floor(n_local_guides * capacity_local + role_rate * offline_participants + 1e-9)
+    free = np.floor(roles + 1e-9) - partners
+    return offered, free
+
+
 def match_seats(n_local_guides, capacity_local, offline_participants, role_rate, roles, partners):
     """Fan-to-partner matches possible this week: guide capacity plus roles found at programs,
     never beyond the region's free partner roles."""
-    offered = np.floor(n_local_guides * capacity_local + role_rate * offline_participants + 1e-9)
-    free = np.floor(roles + 1e-9) - partners
+    offered, free = match_seat_limits(n_local_guides, capacity_local, offline_participants, role_rate, roles,
+                                      partners)
     return np.maximum(0, np.minimum(offered, free)).astype(np.int64)
+
+
+LIMITS = ("program_places", "hosts", "urban_seats", "online_seats", "guide_time", "local_guides", "roles",
+          "openings")
+
+
+def binding_limits(seats: dict, applicants: dict, places, hosting, offered, free) -> dict[str, bool]:
+    """Which capacity limited a flow this week: a limit binds when more people applied than its seats
+    allowed. Offline seats are limited by program places or by hosts (the smaller); matches by what
+    local guides and programs offer or by free roles (the smaller); the other kinds by their own seats
+    (urban guides' time for contacts, openings for moves). Events bind only in weeks they are held and
+    full: that there is no event in a week is the calendar, not a capacity."""
+    short = {kind: applicants[kind] > seats[kind] for kind in seats}
+    held = {"offline": places > 0, "urban": seats["urban"] > 0, "online": seats["online"] > 0}
+    return {"program_places": bool(short["offline"] and held["offline"] and places <= hosting),
+            "hosts": bool(short["offline"] and hosting < places),
+            "urban_seats": bool(short["urban"] and held["urban"]),
+            "online_seats": bool(short["online"] and held["online"]),
+            "guide_time": bool(short["contact"]),
+            "local_guides": bool(short["match"] and offered < free),
+            "roles": bool(short["match"] and free <= offered),
+            "openings": bool(short["move"])}
 
 
 def move_seats(openings):

@@ -30,6 +30,26 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "matches": ("int64", "fans matched to a local need (become partners)"),
     "cost_yen": ("float64", "yen spent this week on guides and events held"),
 }
+SEAT_KINDS = ("offline", "urban", "online", "contact", "match", "move")  # as sim.engines.SEAT_KINDS
+_SEAT_MEANING = {"offline": "offline program places", "urban": "urban event places",
+                 "online": "online event places", "contact": "urban-guide contacts", "match": "fan-to-partner matches",
+                 "move": "moves (openings)"}
+for _k in SEAT_KINDS:
+    COLUMNS[f"seats_{_k}"] = ("int64", f"{_SEAT_MEANING[_k]} available this week")
+for _k in SEAT_KINDS:
+    COLUMNS[f"applicants_{_k}"] = ("int64", f"people who wished for {_SEAT_MEANING[_k]} this week")
+_LIMIT_MEANING = {
+    "program_places": "offline programs held were full (applicants exceeded programs x capacity)",
+    "hosts": "offline applicants exceeded what willing hosts can take (fewer than program places)",
+    "urban_seats": "urban events held were full", "online_seats": "online events held were full",
+    "guide_time": "more indifferent people could be contacted than urban guides have time for",
+    "local_guides": "fans ready to become partners exceeded what local guides and programs offer",
+    "roles": "fans ready to become partners exceeded the free partner roles (関わりしろ)",
+    "openings": "partners wishing to move exceeded the openings (housing, jobs)",
+}
+for _k, _m in _LIMIT_MEANING.items():
+    COLUMNS[f"bound_{_k}"] = ("bool", f"this limit bound this week: {_m}")
+LIMIT_COLUMNS = tuple(f"bound_{k}" for k in _LIMIT_MEANING)
 
 STAGE_COLUMNS = ("indifferent", "fan", "partner", "migrant")
 
@@ -51,7 +71,8 @@ def totals(df: pd.DataFrame) -> pd.DataFrame:
 
 
 ACTIVITY = ("guide_utilisation", "active_guides", "willing_hosts", "participants", "offline_participants",
-            "online_participants", "guide_contacts", "matches")
+            "online_participants", "guide_contacts", "matches",
+            *(f"{what}_{k}" for what in ("seats", "applicants") for k in SEAT_KINDS), *LIMIT_COLUMNS)
 
 
 class Recorder:

@@ -241,7 +241,8 @@ def test_migrants_join_the_locals_of_their_own_region():
 
 # --- 2. exact columns -------------------------------------------------------------------------------
 
-EXACT = ("step", "region", "events_held", "active_guides", "cost_yen", "guide_contacts")
+EXACT = ("step", "region", "events_held", "active_guides", "cost_yen", "guide_contacts", "seats_urban",
+         "seats_online", "seats_contact")
 
 
 @pytest.mark.parametrize("name", list(CONFIGS))

@@ -214,3 +214,49 @@ def test_targeted_follows_the_policy_aim():
     assert rules.targeted(roots, theme, True, False).tolist() == [True, True, False, False]
     assert rules.targeted(roots, theme, False, True).tolist() == [True, False, True, False]
     assert rules.targeted(True, False, False, True) is False
+
+
+# --- which limit bound (ODD 7.3) ----------------------------------------------------------------------
+
+def _limits(seats=None, applicants=None, places=30, hosting=40, offered=3, free=5):
+    kinds = ("offline", "urban", "online", "contact", "match", "move")
+    s = dict.fromkeys(kinds, 10) | (seats or {})
+    a = dict.fromkeys(kinds, 0) | (applicants or {})
+    return rules.binding_limits(s, a, places, hosting, offered, free)
+
+
+def test_no_limit_binds_when_everyone_gets_a_seat():
+    assert not any(_limits(applicants=dict.fromkeys(("offline", "urban", "online", "contact", "match", "move"),
+                                                     10)).values())
+
+
+def test_the_smaller_of_two_limits_is_the_one_that_binds():
+    off = _limits(applicants={"offline": 11}, places=10, hosting=40)
+    assert off["program_places"] and not off["hosts"]
+    off = _limits(applicants={"offline": 11}, places=30, hosting=10)
+    assert off["hosts"] and not off["program_places"]
+    match = _limits(applicants={"match": 11}, offered=3, free=5)
+    assert match["local_guides"] and not match["roles"]
+    match = _limits(applicants={"match": 11}, offered=5, free=2)
+    assert match["roles"] and not match["local_guides"]
+
+
+def test_events_bind_only_when_held_and_full():
+    assert not _limits(seats={"urban": 0, "online": 0}, applicants={"urban": 3, "online": 3}, places=0,
+                       hosting=40)["urban_seats"]
+    full = _limits(seats={"urban": 40, "online": 50}, applicants={"urban": 41, "online": 51, "offline": 31})
+    assert full["urban_seats"] and full["online_seats"] and full["program_places"]
+    assert not _limits(applicants={"offline": 11}, places=0, hosting=40)["program_places"]  # no program held
+
+
+def test_guide_time_and_openings_bind_when_wishes_exceed_them():
+    got = _limits(applicants={"contact": 11, "move": 11})
+    assert got["guide_time"] and got["openings"]
+    assert set(got) == set(rules.LIMITS)
+
+
+def test_seat_limits_compose_the_seats():
+    places, hosting = rules.offline_seat_limits(2, 15, 7, 2.0)
+    assert (places, hosting) == (30, 14) and rules.offline_seats(2, 15, 7, 2.0) == 14
+    offered, free = rules.match_seat_limits(1, 2.0, 10, 0.2, 12.0, 9)
+    assert (offered, free) == (4, 3) and rules.match_seats(1, 2.0, 10, 0.2, 12.0, 9) == 3
