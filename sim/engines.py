@@ -95,11 +95,13 @@ class Week:
         applicants and binding limits)."""
         p = cfg.policy
         won = {kind: self.won(kind, region) for kind in SEAT_KINDS}
+        active = int(self.active_urban[region] + self.active_local[region])
         return dict(events=self.events,
+                    paid_guides=int(rules.paid_guides(self.t, p.funding_years, active)),
                     **{f"seats_{k}": int(self.seats[k][region]) for k in SEAT_KINDS},
                     **{f"applicants_{k}": int(self.applicants[k][region]) for k in SEAT_KINDS},
                     **{f"bound_{k}": v for k, v in self.limits(region, cfg).items()},
-                    active_guides=int(self.active_urban[region] + self.active_local[region]),
+                    active_guides=active,
                     willing_hosts=int(self.willing[region]),
                     participants=won["offline"] + won["urban"] + won["online"],
                     offline_participants=won["offline"], online_participants=won["online"],

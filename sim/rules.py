@@ -65,6 +65,12 @@ def guide_active(week, funding_years, self_running):
     return (np.asarray(week) < funding_years * WEEKS_PER_YEAR) | np.asarray(self_running, dtype=bool)
 
 
+def paid_guides(week, funding_years, active_guides):
+    """Active guides paid from public funds: all of them while funded, none afterwards, when the guides
+    still working are those of intermediaries that cover their own costs (自走化, 000:848; 001:88)."""
+    return np.where(np.asarray(week) < funding_years * WEEKS_PER_YEAR, active_guides, 0)
+
+
 def contact_seats(active_urban_guides, capacity_urban):
     """People the urban guides of a region can contact this week (PR, matching in the city)."""
     return np.floor(np.asarray(active_urban_guides) * capacity_urban + 1e-9).astype(np.int64)
@@ -340,7 +346,7 @@ def migrant_age_group(life_stage):
 
 # --- 7.8 cost ---------------------------------------------------------------------------------
 
-def weekly_cost(active_guides, offline_held, urban_held, online_held, c: CostParams):
-    """Yen spent this week on guides and on the events actually held."""
-    return (active_guides * c.guide_year_yen / WEEKS_PER_YEAR + offline_held * c.offline_program_yen
+def weekly_cost(paid_guides, offline_held, urban_held, online_held, c: CostParams):
+    """Public yen spent this week: guides paid from public funds (``paid_guides``) and the events held."""
+    return (paid_guides * c.guide_year_yen / WEEKS_PER_YEAR + offline_held * c.offline_program_yen
             + urban_held * c.urban_event_yen + online_held * c.online_event_yen)

@@ -21,6 +21,8 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "mean_host_burden": ("float64", "mean hosting burden (受け入れ疲れ) of local residents, 0-1"),
     "guide_utilisation": ("float64", "contacts and matches made / guide capacity available (0 if none)"),
     "active_guides": ("int64", "guides working this week (funded or self-running)"),
+    "paid_guides": ("int64", "active guides paid from public funds (none after funding ends: self-running "
+                             "intermediaries cover their own costs)"),
     "willing_hosts": ("int64", "locals willing to host this week"),
     "events_held": ("int64", "offline programs + urban events + online events held this week"),
     "participants": ("int64", "seats filled in all events this week"),
@@ -28,7 +30,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "online_participants": ("int64", "seats filled in online events"),
     "guide_contacts": ("int64", "indifferent people contacted by urban guides"),
     "matches": ("int64", "fans matched to a local need (become partners)"),
-    "cost_yen": ("float64", "yen spent this week on guides and events held"),
+    "cost_yen": ("float64", "public yen spent this week on paid guides and the events held"),
 }
 SEAT_KINDS = ("offline", "urban", "online", "contact", "match", "move")  # as sim.engines.SEAT_KINDS
 _SEAT_MEANING = {"offline": "offline program places", "urban": "urban event places",
@@ -70,8 +72,8 @@ def totals(df: pd.DataFrame) -> pd.DataFrame:
     return df.groupby("step", as_index=False).agg(agg)
 
 
-ACTIVITY = ("guide_utilisation", "active_guides", "willing_hosts", "participants", "offline_participants",
-            "online_participants", "guide_contacts", "matches",
+ACTIVITY = ("guide_utilisation", "active_guides", "paid_guides", "willing_hosts", "participants",
+            "offline_participants", "online_participants", "guide_contacts", "matches",
             *(f"{what}_{k}" for what in ("seats", "applicants") for k in SEAT_KINDS), *LIMIT_COLUMNS)
 
 
@@ -93,7 +95,7 @@ class Recorder:
                "local_population": local_population, "mean_host_burden": mean_host_burden,
                **{k: activity.get(k, 0) for k in ACTIVITY},
                "events_held": sum(events),
-               "cost_yen": float(rules.weekly_cost(activity.get("active_guides", 0), *events, self.costs))}
+               "cost_yen": float(rules.weekly_cost(activity.get("paid_guides", 0), *events, self.costs))}
         for c, v in row.items():
             self.records[c].append(v)
 

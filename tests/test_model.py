@@ -115,3 +115,27 @@ def test_no_programs_and_no_guides_give_no_new_partners():
         df = run(cfg)
         assert df["new_partners"].sum() == 0
         assert df["partner"].iloc[-1] <= df["partner"].iloc[0]
+
+
+@pytest.mark.parametrize("engine", ["mesa", "vectorized"])
+def test_after_the_funding_cliff_only_what_is_still_paid_costs(engine):
+    """Funding for one year, half the guides self-running: from week 52 the working guides cost the
+    public nothing and the weekly cost is that of the events held (ODD 7.8)."""
+    from sim.config import compose
+    from sim.engines import run_engine
+
+    cfg = compose(["population=tiny", "policy.guides_per_10k=200", "policy.funding_years=1",
+                   "policy.self_running_share=0.5", "run.steps=104", f"engine={engine}", "seed=2"])
+    df = run_engine(cfg)
+    c = cfg.costs
+    p = cfg.policy
+    weeks = df[df.step > 0]
+    before, after = weeks[weeks.step <= 52], weeks[weeks.step > 52]
+    assert (before.paid_guides == before.active_guides).all() and before.active_guides.min() > 0
+    assert (after.paid_guides == 0).all() and after.active_guides.min() > 0  # self-running guides still work
+    for rows in (before, after):
+        calendar = [rules.events_held(int(t) - 1, p) for t in rows.step]
+        events = sum(n * yen for n, yen in zip(np.array(calendar).T, (c.offline_program_yen, c.urban_event_yen,
+                                                                       c.online_event_yen)))
+        expected = rows.paid_guides.to_numpy() * c.guide_year_yen / 52 + events
+        assert np.allclose(rows.cost_yen.to_numpy(), expected)

@@ -260,3 +260,9 @@ def test_seat_limits_compose_the_seats():
     assert (places, hosting) == (30, 14) and rules.offline_seats(2, 15, 7, 2.0) == 14
     offered, free = rules.match_seat_limits(1, 2.0, 10, 0.2, 12.0, 9)
     assert (offered, free) == (4, 3) and rules.match_seats(1, 2.0, 10, 0.2, 12.0, 9) == 3
+
+
+def test_only_funded_guides_are_paid_from_public_funds():
+    assert rules.paid_guides(51, 1.0, 4) == 4
+    assert rules.paid_guides(52, 1.0, 4) == 0  # week 52 is the first week of year 2
+    assert rules.paid_guides(np.arange(3), 0.0, 2).tolist() == [0, 0, 0]
