@@ -151,20 +151,22 @@ class WeeklyRun:
             self.step()
         return self.table()
 
-    def region_state(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per region at this moment: stage counts (R, 4), living locals (R,) and their summed burden (R,)."""
+    def region_state(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Per region at this moment: stage counts (R, 4), living locals (R,), their summed burden (R,) and
+        registry members (R,)."""
         raise NotImplementedError
 
     def record(self) -> None:
         """Append one row per region describing the state after ``self.week`` weeks and this week's flows
         and activity (step 0: the initial state, no activity)."""
-        stages, locals_, burden = self.region_state()
+        stages, locals_, burden, members = self.region_state()
         wk = self.wk if self.week > 0 else None
         for r in range(self.cfg.regions.count):
             activity = wk.activity(r, self.cfg) if wk is not None else {}
             flows = wk.flows[r] if wk is not None else (0, 0, 0, 0)
             n = int(locals_[r])
-            self.recorder.add(self.week, r, stages[r], flows, n, float(burden[r] / n) if n else 0.0, **activity)
+            self.recorder.add(self.week, r, stages[r], flows, n, float(burden[r] / n) if n else 0.0,
+                              members=int(members[r]), **activity)
 
     def table(self) -> pd.DataFrame:
         """The per-week table recorded so far (sim/table.py)."""

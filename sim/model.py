@@ -146,18 +146,20 @@ class RelationshipModel(WeeklyRun, mesa.Model):
                                                          g.openings_per_1000_locals, wk.locals_start[r],
                                                          g.max_openings_stock))
 
-    def region_state(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Stage counts, living locals and their summed burden, per region."""
+    def region_state(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Stage counts, living locals, their summed burden and registry members, per region."""
         R = self.cfg.regions.count
         counts = np.zeros((R, 4), dtype=np.int64)
+        members = np.zeros(R, dtype=np.int64)
         for a in self.urban:
             counts[a.region, a.stage] += 1
+            members[a.region] += a.member
         pop = np.zeros(R, dtype=np.int64)
         burden = np.zeros(R)
         for a in self.living_locals:
             pop[a.region] += 1
             burden[a.region] += a.burden
-        return counts, pop, burden
+        return counts, pop, burden, members
 
     # --- helpers --------------------------------------------------------------------------
 

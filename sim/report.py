@@ -19,6 +19,7 @@ def summary(df: pd.DataFrame) -> str:
     lines = [f"after {weeks} weeks ({weeks / 52:.1f} years), all regions:"]
     for en, ja in zip(STAGES, STAGES_JA):
         lines.append(f"  {en:<12} {ja:<6} {int(first[en]):>12,} -> {int(last[en]):>12,}")
+    lines.append(f"  {'members':<12} {'登録会員':<6} {int(first['members']):>12,} -> {int(last['members']):>12,}")
     cost = float(t["cost_yen"].sum())
     partners = int(t["new_partners"].sum())
     lines.append(f"  new fans {int(t['new_fans'].sum()):,}, new partners {partners:,}, "

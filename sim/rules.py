@@ -198,6 +198,14 @@ def engaged_tie(tie_region, region, engaged):
     return (tie_region == region) & engaged
 
 
+@register_jitable
+def registered(member, stage):
+    """Membership of the region's registry (fan club, registration platform): a person joins on becoming a
+    fan and stays registered when they drift back or move (registries accumulate members for years:
+    飛騨市ファンクラブ: 約1.7万人の会員, 002:136)."""
+    return member | (stage != INDIFFERENT)
+
+
 def exposure(engaged_ties, degree):
     """Share of a person's ties that are engaged with its region (0 with no ties): word of mouth."""
     if isinstance(degree, int):  # one person (Mesa engine): plain arithmetic, no array overhead

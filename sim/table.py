@@ -13,6 +13,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "fan": ("int64", "fans (ファン) of this region"),
     "partner": ("int64", "partners (パートナー) of this region"),
     "migrant": ("int64", "cumulative migrants (移住) to this region"),
+    "members": ("int64", "registry members of this region: everyone who has become a fan, registered for good"),
     "new_fans": ("int64", "indifferent -> fan this week"),
     "new_partners": ("int64", "fan -> partner this week"),
     "new_migrants": ("int64", "partner -> migrant this week"),
@@ -85,14 +86,14 @@ class Recorder:
         self.records: dict[str, list] = {c: [] for c in COLUMNS}
 
     def add(self, step: int, region: int, stages, flows, local_population: int, mean_host_burden: float,
-            events: tuple[int, int, int] = (0, 0, 0), **activity) -> None:
+            events: tuple[int, int, int] = (0, 0, 0), members: int = 0, **activity) -> None:
         """One row: stage counts (4), flows (new fans, partners, migrants, dropouts), locals, and this
         week's events held (offline, urban, online) and activity (``ACTIVITY`` keys; zero at step 0)."""
         from sim import rules
 
         row = {"step": step, "region": region, **dict(zip(STAGE_COLUMNS, stages)),
                **dict(zip(("new_fans", "new_partners", "new_migrants", "dropouts"), flows)),
-               "local_population": local_population, "mean_host_burden": mean_host_burden,
+               "members": members, "local_population": local_population, "mean_host_burden": mean_host_burden,
                **{k: activity.get(k, 0) for k in ACTIVITY},
                "events_held": sum(events),
                "cost_yen": float(rules.weekly_cost(activity.get("paid_guides", 0), *events, self.costs))}

@@ -148,6 +148,8 @@ class VectorizedEngine(WeeklyRun):
                                         local.region, np.ones(self.L0, bool), self.g_region, self.g_active)
         # per-region bookkeeping, kept up to date incrementally
         self.stage_counts = np.bincount(self.region.astype(np.int64) * 4 + self.stage, minlength=R * 4).reshape(R, 4)
+        self.member = np.asarray(rules.registered(np.zeros(N, bool), self.stage), dtype=bool)
+        self.member_counts = np.bincount(self.region[self.member], minlength=R).astype(np.int64)
         ind = self.stage == rules.INDIFFERENT
         self.ind_counts = np.bincount(self.region[ind].astype(np.int64) * 2 + self.tied[ind],
                                       minlength=2 * R).reshape(R, 2)
@@ -231,6 +233,9 @@ class VectorizedEngine(WeeklyRun):
         self.stage[new_fans] = rules.FAN
         self.engaged = np.sort(np.concatenate([E[~(moves | to_ind)], new_fans]), kind="stable")  # merges two runs
         self.e[new_fans] = rules.entry_engagement(p.entry_bar, b)
+        joined = new_fans[~self.member[new_fans]]
+        self.member[new_fans] = rules.registered(self.member[new_fans], self.stage[new_fans])
+        self.member_counts += np.bincount(self.region[joined], minlength=self.R)
         R = self.R
         fan_region = self.region[new_fans]
         rE = uw.region_e
@@ -277,11 +282,11 @@ class VectorizedEngine(WeeklyRun):
         self.openings = rules.openings_next(self.openings, wk.flows[:, 2], g.openings_per_1000_locals,
                                             wk.locals_start.astype(float), g.max_openings_stock)
 
-    def region_state(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Stage counts, living locals and their summed burden, per region."""
+    def region_state(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Stage counts, living locals, their summed burden and registry members, per region."""
         alive = np.flatnonzero(self.l_alive[:self.n_l])
         burden = np.bincount(self.l_region[alive], weights=self.l_burden[alive], minlength=self.R)
-        return self.stage_counts, self.loc_count, burden
+        return self.stage_counts, self.loc_count, burden, self.member_counts
 
     # --- the parts of the phases ---------------------------------------------------------------
 

@@ -45,6 +45,11 @@ def check_invariants(df: pd.DataFrame, cfg: Config) -> None:
         assert np.all(np.diff(g["migrant"].to_numpy()) >= 0), "cumulative migrants never fall"
         mig = g["migrant"].to_numpy()
         assert np.array_equal(mig[1:] - mig[:-1], g["new_migrants"].to_numpy()[1:]), "migrant stock = sum of flows"
+    for _, g in df.groupby("region"):
+        members = g["members"].to_numpy()
+        assert (members >= g[["fan", "partner", "migrant"]].sum(axis=1).to_numpy()).all(), "fans are members"
+        assert (np.diff(members) >= 0).all(), "members stay registered"
+        assert (np.diff(members) <= g["new_fans"].to_numpy()[1:]).all(), "only new fans join"
     assert df["mean_host_burden"].between(0, 1).all()
     assert df["guide_utilisation"].between(0, 1 + 1e-12).all()
     assert set(df["step"]) == set(range(cfg.run.steps + 1))

@@ -268,6 +268,7 @@ def metrics(df: pd.DataFrame, per_region: bool) -> dict[str, float]:
     out = {
         "fan_w52": t.loc[52, "fan"], "fan_w104": t.loc[104, "fan"],
         "partner_w52": t.loc[52, "partner"], "partner_w104": t.loc[104, "partner"],
+        "members_w104": t.loc[104, "members"],
         "new_fans": t["new_fans"].sum(), "new_partners": t["new_partners"].sum(),
         "dropouts": t["dropouts"].sum(), "migrants": t.loc[104, "migrant"],
         "participants": t["participants"].sum(), "willing_hosts": t["willing_hosts"].sum(),

@@ -32,7 +32,7 @@ def test_summary_reports_stages_flows_population_and_cost():
     text = summary(table(steps=3, regions=2, new_partners=1))
     for ja in STAGES_JA:
         assert ja in text
-    assert "after 3 weeks" in text
+    assert "after 3 weeks" in text and "登録会員" in text
     assert "new fans 60" in text and "new partners 6" in text
     assert "local population 2,000 -> 1,994 (-0.3%)" in text
     assert "cost 6,000 yen (1,000 yen per new partner)" in text

@@ -266,3 +266,9 @@ def test_only_funded_guides_are_paid_from_public_funds():
     assert rules.paid_guides(51, 1.0, 4) == 4
     assert rules.paid_guides(52, 1.0, 4) == 0  # week 52 is the first week of year 2
     assert rules.paid_guides(np.arange(3), 0.0, 2).tolist() == [0, 0, 0]
+
+
+def test_registry_members_join_as_fans_and_stay():
+    stages = np.array([rules.INDIFFERENT, rules.FAN, rules.PARTNER, rules.MIGRANT])
+    assert rules.registered(np.zeros(4, bool), stages).tolist() == [False, True, True, True]
+    assert rules.registered(np.ones(4, bool), np.zeros(4, np.int8)).all()  # drifting back keeps membership

@@ -26,6 +26,7 @@ class UrbanResident(mesa.Agent):
         life: life stage index (young, family, midlife, senior).
         stage: rules.INDIFFERENT, FAN, PARTNER or MIGRANT.
         engagement: engagement level in [0, 1].
+        member: registered with its region's registry (``rules.registered``).
     """
 
     model: RelationshipModel
@@ -45,6 +46,7 @@ class UrbanResident(mesa.Agent):
         self.life = int(life)
         self.stage = int(stage)
         self.engagement = float(engagement)
+        self.member = bool(rules.registered(False, self.stage))
         self.neighbours: list[mesa.Agent] = []
         self._clear_week()
 
@@ -106,6 +108,7 @@ class UrbanResident(mesa.Agent):
             if m.rng.random() < prob:
                 self.stage = rules.FAN
                 self.engagement = float(rules.entry_engagement(p.entry_bar, b))
+                self.member = bool(rules.registered(self.member, self.stage))
                 flows[NEW_FANS] += 1
             return
         gain = rules.engagement_gain(won["offline"], won["urban"], won["online"], won["match"], self.frac,
