@@ -10,26 +10,28 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 import typing
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import fields, is_dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from hydra import compose as hydra_compose
 from hydra import initialize_config_dir
 from hydra.core.config_store import ConfigStore
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from omegaconf import OmegaConf
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, OmegaConf
 
 from sim import params
 from sim.params import ENGINES, Config
 
-__all__ = ["CONF_DIR", "ConfigError", "check_overrides", "check_value", "compose", "compose_many", "register_schema",
-           "to_config", "validate"]
+__all__ = ["CONF_DIR", "ConfigError", "RunFolders", "check_overrides", "check_value", "compose", "compose_many",
+           "register_schema", "to_config", "validate"]
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 GROUPS = ("population", "regions", "network", "policy", "behaviour", "costs", "run", "scenario", "engine")
@@ -317,3 +319,34 @@ def compose(overrides: list[str] | tuple[str, ...] = ()) -> Config:
     """
     return compose_many([list(overrides)])[0]
 
+
+class RunFolders(Callback):
+    """Hydra callback (``hydra.callbacks`` in conf/config.yaml): the folders this process's runs write into.
+
+    Hydra creates a run's folder (its hidden staging name, see conf/config.yaml) before the job
+    starts; noting the name here first, when the run or sweep starts, lets the command line remove
+    that folder whenever the run is stopped, however early. Class attributes: one process runs one
+    command line.
+    """
+
+    staging: ClassVar[set[Path]] = set()  # staging folders that may exist and are not published yet
+    finished: ClassVar[list[Path]] = []  # run folders published by this process
+    stopped: ClassVar[list[Path]] = []  # staging folders removed because their run failed or was stopped
+    sweep_dir: ClassVar[Path | None] = None  # the sweep's folder (-m), if this process created it
+    sweep_dir_is_new: ClassVar[bool] = False
+
+    @classmethod
+    def reset(cls) -> None:
+        """Forget every folder (a new command line starts)."""
+        cls.staging, cls.finished, cls.stopped, cls.sweep_dir, cls.sweep_dir_is_new = set(), [], [], None, False
+
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        """Note the single run's folder (``hydra.run.dir``, resolved as run_job will resolve it)."""
+        path = Path(os.path.abspath(str(OmegaConf.select(config, "hydra.run.dir"))))
+        if not path.exists():  # never remove a folder this process did not create
+            RunFolders.staging.add(path)
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        """Note the sweep's folder: its jobs' staging folders are created inside it."""
+        path = Path(os.path.abspath(str(OmegaConf.select(config, "hydra.sweep.dir"))))
+        RunFolders.sweep_dir, RunFolders.sweep_dir_is_new = path, not path.exists()
