@@ -8,23 +8,30 @@ problem is reported as one line naming the key, the value and what is allowed.
 
 from __future__ import annotations
 
+import math
+import numbers
+import os
 import typing
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import fields, is_dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from hydra import compose as hydra_compose
 from hydra import initialize_config_dir
 from hydra.core.config_store import ConfigStore
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from omegaconf import OmegaConf
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, OmegaConf
 
 from sim import params
 from sim.params import ENGINES, Config
+
+__all__ = ["CONF_DIR", "ConfigError", "RunFolders", "check_overrides", "check_value", "compose", "compose_many",
+           "register_schema", "to_config", "validate"]
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 GROUPS = ("population", "regions", "network", "policy", "behaviour", "costs", "run", "scenario", "engine")
@@ -69,15 +76,32 @@ def _allowed(key: str, f) -> str:
         return f"one of {', '.join(ENGINES)}"
     if key == "scenario":
         return f"one of {', '.join(options('scenario'))}"
-    kind = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}.get(t, "a list of numbers")
+    kind = {int: "an integer", float: "a finite number", bool: "true or false", str: "a string"}.get(
+        t, "a list of finite numbers")
     lo, hi = m.get("lo"), m.get("hi")
     if lo is not None and hi is not None:
         return f"{kind} in [{params._fmt(lo)}, {params._fmt(hi)}]"
+    if lo is not None:
+        return f"{kind} >= {params._fmt(lo)}"
+    if hi is not None:
+        return f"{kind} <= {params._fmt(hi)}"
     return kind
 
 
+def _is_int(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _is_real(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
 def check_value(key: str, value: Any) -> Any:
-    """Check one parameter value against its declaration; return it converted to the declared type."""
+    """Check one parameter value against its declaration; return it converted to the declared type.
+
+    Numbers must be finite: NaN and infinities are refused for every float and list parameter, even
+    where the declared range has no upper bound (a NaN compares false with both ends of any range).
+    """
     fields_ = leaf_fields()
     if key not in fields_:
         group, _, leaf = key.rpartition(".")
@@ -92,27 +116,27 @@ def check_value(key: str, value: Any) -> Any:
     f = fields_[key]
     t = _type_of(f)
     allowed = _allowed(key, f)
-    bad = ConfigError(f"{key}: {value!r} is not allowed; allowed: {allowed}")
+    bad = ConfigError(f"{key}: {_show(value)} is not allowed; allowed: {allowed}")
     if t is bool:
         if not isinstance(value, bool):
             raise bad
         return value
     if t is int:
-        if isinstance(value, bool) or not isinstance(value, int):
+        if not _is_int(value):
             raise bad
+        value = int(value)
     elif t is float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if not _is_real(value) or not math.isfinite(value):
             raise bad
         value = float(value)
     elif t is str:
         if not isinstance(value, str):
             raise bad
     else:  # list[float]
-        if not isinstance(value, list | tuple) or not all(
-                isinstance(v, int | float) and not isinstance(v, bool) for v in value):
+        if not isinstance(value, list | tuple) or not all(_is_real(v) and math.isfinite(v) for v in value):
             raise bad
         if len(value) != len(params.default_of(f)):
-            raise ConfigError(f"{key}: {list(value)!r} has {len(value)} entries; allowed: "
+            raise ConfigError(f"{key}: {_show(value)} has {len(value)} entries; allowed: "
                               f"{len(params.default_of(f))} numbers ({f.metadata.get('unit')})")
         value = [float(v) for v in value]
     lo, hi = f.metadata.get("lo"), f.metadata.get("hi")
@@ -124,6 +148,17 @@ def check_value(key: str, value: Any) -> Any:
     if key == "run.progress" and value not in ("auto", "on", "off"):
         raise ConfigError(f"run.progress: {value!r} is not allowed; allowed: auto, on, off")
     return value
+
+
+def _show(value: Any) -> str:
+    """A value as the message shows it: lists as plain lists of plain numbers (``[nan, 0.5]``)."""
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_show(v) for v in value) + "]"
+    if _is_int(value):
+        return repr(int(value))
+    if _is_real(value):
+        return repr(float(value))
+    return repr(value)
 
 
 def _check_override(key: str, value: Any) -> None:
@@ -172,36 +207,48 @@ def _parse_value(text: str) -> Any:
 
 
 def _get(cfg: Config, key: str) -> Any:
+    """The value at a dotted key; a missing group or key (a hand-built object) is a ``ConfigError``."""
     obj: Any = cfg
-    for part in key.split("."):
+    for i, part in enumerate(parts := key.split(".")):
+        if not hasattr(obj, part):
+            where = ".".join(parts[:i]) or "config"
+            raise ConfigError(f"{key}: missing from {where} ({type(obj).__name__}); allowed: a sim.params.Config "
+                              "with every declared parameter")
         obj = getattr(obj, part)
     return obj
 
 
 def validate(cfg: Config) -> Config:
-    """Check a whole configuration: every leaf against its declaration, and the rules that span keys."""
+    """Check a whole configuration and return it unchanged, or raise ``ConfigError`` (one line).
+
+    First every leaf against its declaration (type, finite, range), then the rules that span keys
+    (shares summing to one, ordered floors, even degrees, memory), which therefore only ever see
+    checked, finite numbers. Composition calls it on every configuration; call it on a hand-built
+    ``Config`` before running it.
+    """
     from sim.memory import check_memory
 
+    if not isinstance(cfg, Config):
+        raise ConfigError(f"config: {type(cfg).__name__} is not allowed; allowed: a sim.params.Config")
+    v = {key: check_value(key, _get(cfg, key)) for key, _ in params.iter_params()}
     for key, f in params.iter_params():
-        value = check_value(key, _get(cfg, key))
-        if str(f.metadata.get("unit", "")).startswith("shares") and abs(sum(value) - 1.0) > 1e-6:
-            raise ConfigError(f"{key}: {value!r} sums to {sum(value):g}; allowed: shares summing to 1 (within 1e-6)")
-    if cfg.scenario not in options("scenario"):
-        raise ConfigError(f"scenario: {cfg.scenario!r} is not a known scenario; allowed: "
+        if str(f.metadata.get("unit", "")).startswith("shares") and abs(sum(v[key]) - 1.0) > 1e-6:
+            raise ConfigError(f"{key}: {_show(v[key])} sums to {sum(v[key]):g}; allowed: shares summing to 1 "
+                              "(within 1e-6)")
+    if v["scenario"] not in options("scenario"):
+        raise ConfigError(f"scenario: {v['scenario']!r} is not a known scenario; allowed: "
                           f"{', '.join(options('scenario'))}")
-    p = cfg.population
-    if p.initial_fan_share + p.initial_partner_share > 1:
-        raise ConfigError(f"population.initial_fan_share: {p.initial_fan_share!r} plus initial_partner_share "
-                          f"{p.initial_partner_share!r} exceeds 1; allowed: shares summing to at most 1")
+    fan, partner = v["population.initial_fan_share"], v["population.initial_partner_share"]
+    if fan + partner > 1:
+        raise ConfigError(f"population.initial_fan_share: {fan!r} plus initial_partner_share {partner!r} exceeds 1; "
+                          "allowed: shares summing to at most 1")
     for key in ("network.urban_k", "network.local_k"):
-        k = _get(cfg, key)
-        if k % 2:
-            raise ConfigError(f"{key}: {k!r} is odd; allowed: an even integer (Watts-Strogatz ring lattice)")
-    b = cfg.behaviour
-    if not b.fan_floor <= b.partner_floor <= b.partner_threshold:
-        raise ConfigError(f"behaviour.partner_floor: {b.partner_floor!r} must lie between fan_floor {b.fan_floor!r} "
-                          f"and partner_threshold {b.partner_threshold!r}; allowed: fan_floor <= partner_floor <= "
-                          "partner_threshold")
+        if v[key] % 2:
+            raise ConfigError(f"{key}: {v[key]!r} is odd; allowed: an even integer (Watts-Strogatz ring lattice)")
+    fan_floor, floor, threshold = (v[f"behaviour.{k}"] for k in ("fan_floor", "partner_floor", "partner_threshold"))
+    if not fan_floor <= floor <= threshold:
+        raise ConfigError(f"behaviour.partner_floor: {floor!r} must lie between fan_floor {fan_floor!r} and "
+                          f"partner_threshold {threshold!r}; allowed: fan_floor <= partner_floor <= partner_threshold")
     try:
         check_memory(cfg)
     except ValueError as exc:  # already one line naming population.urban, the estimate and the limit
@@ -271,3 +318,35 @@ def compose(overrides: list[str] | tuple[str, ...] = ()) -> Config:
     Raises ``ConfigError`` (one line: key, value, what is allowed) on any bad input.
     """
     return compose_many([list(overrides)])[0]
+
+
+class RunFolders(Callback):
+    """Hydra callback (``hydra.callbacks`` in conf/config.yaml): the folders this process's runs write into.
+
+    Hydra creates a run's folder (its hidden staging name, see conf/config.yaml) before the job
+    starts; noting the name here first, when the run or sweep starts, lets the command line remove
+    that folder whenever the run is stopped, however early. Class attributes: one process runs one
+    command line.
+    """
+
+    staging: ClassVar[set[Path]] = set()  # staging folders that may exist and are not published yet
+    finished: ClassVar[list[Path]] = []  # run folders published by this process
+    stopped: ClassVar[list[Path]] = []  # staging folders removed because their run failed or was stopped
+    sweep_dir: ClassVar[Path | None] = None  # the sweep's folder (-m), if this process created it
+    sweep_dir_is_new: ClassVar[bool] = False
+
+    @classmethod
+    def reset(cls) -> None:
+        """Forget every folder (a new command line starts)."""
+        cls.staging, cls.finished, cls.stopped, cls.sweep_dir, cls.sweep_dir_is_new = set(), [], [], None, False
+
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        """Note the single run's folder (``hydra.run.dir``, resolved as run_job will resolve it)."""
+        path = Path(os.path.abspath(str(OmegaConf.select(config, "hydra.run.dir"))))
+        if not path.exists():  # never remove a folder this process did not create
+            RunFolders.staging.add(path)
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        """Note the sweep's folder: its jobs' staging folders are created inside it."""
+        path = Path(os.path.abspath(str(OmegaConf.select(config, "hydra.sweep.dir"))))
+        RunFolders.sweep_dir, RunFolders.sweep_dir_is_new = path, not path.exists()

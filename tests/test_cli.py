@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -23,10 +25,24 @@ from .test_config import BAD as CONFIG_BAD
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+RUN_FILES = ["config.yaml", "ladder.png", "run.json", "table.parquet"]
+
+
+def cli(*args: str, cwd: Path = ROOT, **kw) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "sim", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=300, env=env)
+                          timeout=300, env=ENV, **kw)
+
+
+def cli_patched(patch: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """The command line run in a process where ``patch`` (Python code) has replaced part of sim first."""
+    code = f"{patch}\nfrom sim.__main__ import main\nraise SystemExit(main({list(args)!r}))"
+    return subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, timeout=300,
+                          env=ENV)
+
+
+def stderr_lines(out) -> list[str]:
+    return [ln for ln in out.stderr.splitlines() if ln.strip()]
 
 
 def listing(d: Path) -> set[str]:
@@ -80,6 +96,16 @@ BAD = [
     (["-m", "engine=mesa,nope"], "engine", "nope"),
     (["-m", "policy.targeting=interval(0,1)"], "policy.targeting", "interval(0,1)"),
     (["-cn", "other"], "-cn", "other"),
+    (["-m", "seed=1", "policy.targeting=0.5,nan"], "policy.targeting", "nan"),
+    (["--foo"], "--foo", "unknown flag"),
+    (["-x", "seed=1"], "-x", "unknown flag"),
+    (["--mult", "seed=1,2"], "--mult", "unknown flag"),  # no abbreviations
+    (["--cfg", "nope"], "--cfg", "nope"),
+    (["--cfg"], "--cfg", "no value"),
+    (["-m", "--cfg", "job"], "--cfg", "--multirun"),
+    (["--resolve"], "--resolve", "--cfg"),
+    (["--multirun=yes"], "--multirun", "yes"),
+    (["hydra.run.dir=."], "hydra.run.dir", "'.'"),
 ]
 
 
@@ -158,3 +184,268 @@ def test_atomic_write_replaces_whole_file_and_leaves_no_temp(tmp_path):
         atomic_write(p, boom)
     assert p.read_text() == "two"
     assert [q.name for q in tmp_path.iterdir()] == ["a.txt"]
+
+
+# --- non-finite numbers, unknown flags, unwritable output: one line, exit 2, nothing written -------------------
+
+
+def test_bad_input_line_names_key_value_and_range_for_nan(tmp_path):
+    out = cli("population=tiny", "regions.birth_rate=nan", cwd=tmp_path)
+    assert out.returncode == 2 and out.stdout == ""
+    assert stderr_lines(out) == ["error: regions.birth_rate: nan is not allowed; allowed: a finite number in [0, 10]"]
+    assert listing(tmp_path) == set()
+
+
+def test_unknown_flag_lists_the_supported_flags(tmp_path):
+    out = cli("--foo", "population=tiny", cwd=tmp_path)
+    assert out.returncode == 2
+    [line] = stderr_lines(out)
+    assert line.startswith("error: --foo: unknown flag; allowed: ")
+    for flag in ("-m/--multirun", "--list-scenarios", "-h/--help", "--cfg job|hydra|all"):
+        assert flag in line
+    assert listing(tmp_path) == set()
+
+
+@pytest.mark.parametrize("args", [["-m", "seed=1,2"], ["seed=1"]], ids=["sweep", "run"])
+def test_a_file_where_the_results_folder_should_be_is_refused_up_front(tmp_path, args):
+    (tmp_path / "results").write_text("not a folder")
+    out = cli("population=tiny", "run.steps=2", *args, cwd=tmp_path)
+    assert out.returncode == 2, out.stderr
+    [line] = stderr_lines(out)
+    assert line.startswith("error: results: ") and "not a folder" in line and "allowed: " in line
+    assert "Traceback" not in out.stderr
+    assert listing(tmp_path) == {"results"} and (tmp_path / "results").read_text() == "not a folder"
+
+
+def test_a_read_only_results_folder_is_refused_up_front(tmp_path):
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results").chmod(0o555)
+    try:
+        if os.access(tmp_path / "results", os.W_OK):
+            pytest.skip("permissions do not bind this user (root); the file-in-the-way test covers the refusal")
+        out = cli("population=tiny", "run.steps=2", cwd=tmp_path)
+        assert out.returncode == 2
+        [line] = stderr_lines(out)
+        assert line.startswith("error: results: not writable") and "allowed: " in line
+        assert listing(tmp_path) == {"results"}
+    finally:
+        (tmp_path / "results").chmod(0o755)
+
+
+def test_run_folder_given_on_the_command_line_is_replaced_only_if_it_holds_a_run(tmp_path):
+    out = cli("population=tiny", "run.steps=2", "hydra.run.dir=out/x", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[-1] == "out/x" and sorted(os.listdir(tmp_path / "out")) == ["x"]
+    check_run_dir(tmp_path / "out" / "x", steps=2, seed=42)
+    out = cli("population=tiny", "run.steps=3", "hydra.run.dir=out/x", cwd=tmp_path)  # an earlier run: replaced
+    assert out.returncode == 0, out.stderr
+    check_run_dir(tmp_path / "out" / "x", steps=3, seed=42)
+    assert sorted(os.listdir(tmp_path / "out")) == ["x"]
+    (tmp_path / "out" / "x" / "notes.txt").write_text("mine")
+    out = cli("population=tiny", "run.steps=2", "hydra.run.dir=out/x", cwd=tmp_path)  # someone's folder: refused
+    assert out.returncode == 2
+    [line] = stderr_lines(out)
+    assert line.startswith("error: out/x: exists") and "notes.txt" in line and "allowed: " in line
+    assert sorted(os.listdir(tmp_path / "out")) == ["x"]
+    assert sorted(os.listdir(tmp_path / "out" / "x")) == sorted([*RUN_FILES, "notes.txt"])
+    earlier = pd.read_parquet(tmp_path / "out" / "x" / "table.parquet")
+    assert earlier["step"].max() == 3, "the earlier run is untouched"
+
+
+def test_error_while_saving_is_one_line_exit_2_and_leaves_no_folder(tmp_path):
+    patch = ("import errno, sim.io\n"
+             "def full(path, write):\n"
+             "    raise OSError(errno.ENOSPC, 'No space left on device', str(path))\n"
+             "sim.io.atomic_write = full")
+    out = cli_patched(patch, "population=tiny", "run.steps=2", cwd=tmp_path)
+    assert out.returncode == 2, out.stderr
+    [line] = stderr_lines(out)
+    assert line.startswith("error: results/runs/") and "No space left on device" in line and "allowed: " in line
+    assert "Traceback" not in out.stderr
+    assert listing(tmp_path / "results" / "runs") == set(), "neither the run folder nor its staging folder"
+
+
+@pytest.mark.parametrize("sweep", [False, True], ids=["run", "sweep"])
+def test_a_failing_run_leaves_no_folder(tmp_path, sweep):
+    patch = ("import sim.engines\n"
+             "def broken(cfg, progress=False):\n"
+             "    raise RuntimeError('engine failure')\n"
+             "sim.engines.run_engine = broken")
+    args = ["-m", "seed=1,2"] if sweep else ["seed=1"]
+    out = cli_patched(patch, "population=tiny", "run.steps=2", *args, cwd=tmp_path)
+    assert out.returncode == 1
+    assert "engine failure" in out.stderr
+    assert listing(tmp_path / "results" / "runs") == set()
+    assert listing(tmp_path / "results" / "multirun") == set(), "no sweep folder without a finished run"
+
+
+# --- what a run writes: modes, where, the last line ---------------------------------------------------------------
+
+
+def test_output_files_get_the_users_normal_permissions(tmp_path):
+    out = cli("population=tiny", "run.steps=2", cwd=tmp_path, preexec_fn=lambda: os.umask(0o027))
+    assert out.returncode == 0, out.stderr
+    run_dir = tmp_path / out.stdout.splitlines()[-1]
+    assert run_dir.stat().st_mode & 0o777 == 0o750
+    assert {name: (run_dir / name).stat().st_mode & 0o777 for name in RUN_FILES} == dict.fromkeys(RUN_FILES, 0o640)
+
+
+def test_atomic_write_creates_files_as_open_would(tmp_path):
+    old = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "a.txt", "x")
+        os.umask(0o002)
+        atomic_write_text(tmp_path / "b.txt", "x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "b.txt").stat().st_mode & 0o777 == 0o664
+
+
+@pytest.mark.parametrize("sweep", [False, True], ids=["run", "sweep"])
+def test_with_chdir_the_last_line_is_still_the_run_folder_relative_to_the_start(tmp_path, sweep):
+    args = ["-m", "seed=1,2"] if sweep else ["seed=1"]
+    out = cli("population=tiny", "run.steps=2", "hydra.job.chdir=true", *args, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    last = out.stdout.splitlines()[-1]
+    assert last.startswith("results/runs/" if not sweep else "results/multirun/")
+    assert last.endswith("_baseline_s2" if sweep else "_baseline_s1")
+    check_run_dir(tmp_path / last, steps=2, seed=2 if sweep else 1)
+    assert listing(tmp_path / last) == set(RUN_FILES)
+
+
+# --- interrupts: one line, 130/143, nothing left of the unfinished run ---------------------------------------------
+
+
+def _start(tmp_path: Path, *args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "sim", *args], cwd=tmp_path, env=ENV, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for(pattern: str, where: Path, proc: subprocess.Popen, timeout: float = 120) -> Path:
+    """Wait until a path matching ``pattern`` exists under ``where`` (the run has started writing)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = sorted(where.glob(pattern)) if where.exists() else []
+        if found:
+            return found[0]
+        if proc.poll() is not None:
+            pytest.fail(f"ended early: {proc.communicate()}")
+        time.sleep(0.05)
+    proc.kill()
+    pytest.fail(f"{pattern} never appeared")
+
+
+def _check_one_line(err: str, code: int, rc: int) -> str:
+    assert rc == code, err
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err and "leaked semaphore" not in err and "resource_tracker" not in err
+    return lines[0]
+
+
+@pytest.mark.parametrize(("sig", "code", "name"), [(signal.SIGINT, 130, "SIGINT"), (signal.SIGTERM, 143, "SIGTERM")])
+def test_signal_during_a_run_one_line_conventional_status_no_folder(tmp_path, sig, code, name):
+    proc = _start(tmp_path, "population=tiny", "run.steps=100000", "seed=5")
+    staging = _wait_for("results/runs/.*.partial", tmp_path, proc)
+    time.sleep(0.5)  # into the weekly loop
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=120)
+    line = _check_one_line(err, code, proc.returncode)
+    final = staging.name[1:-len(".partial")]
+    assert line.startswith(f"interrupted ({name}): ") and final in line and "nothing written" in line
+    assert listing(tmp_path / "results" / "runs") == set(), "no folder at all, visible or hidden"
+
+
+def test_signal_during_a_sweep_keeps_the_finished_runs_only(tmp_path):
+    proc = _start(tmp_path, "-m", "population=tiny", "seed=1", "run.steps=3,100000,4")
+    _wait_for("results/multirun/*/.1_baseline_s1.partial", tmp_path, proc)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    line = _check_one_line(err, 130, proc.returncode)
+    assert "1 finished run kept" in line and "1_baseline_s1" in line
+    [sweep] = (tmp_path / "results" / "multirun").iterdir()
+    assert sorted(p.name for p in sweep.iterdir() if p.is_dir()) == ["0_baseline_s1"], "no staging, no job 2"
+    assert {p.name for p in sweep.iterdir() if not p.is_dir()} <= {"multirun.yaml"}
+    check_run_dir(sweep / "0_baseline_s1", steps=3, seed=1)
+    assert out.splitlines()[-1] != str((sweep / "1_baseline_s1").relative_to(tmp_path))
+
+
+# --- folder-atomic saving from Python ---------------------------------------------------------------------------
+
+
+def _result():
+    from sim import Result
+    from sim.params import Config
+
+    from .test_report import table
+
+    return Result(table=table(), config=Config(), seconds=0.5)
+
+
+@pytest.mark.parametrize("error", [RuntimeError("plot failed"), KeyboardInterrupt()], ids=["error", "interrupt"])
+def test_an_exception_while_saving_leaves_neither_folder_nor_staging(tmp_path, monkeypatch, error):
+    import sim.report
+
+    def failing(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(sim.report, "plot_ladder", failing)
+    with pytest.raises(type(error)):
+        _result().save(tmp_path / "run")
+    assert listing(tmp_path) == set()
+
+
+def test_simulate_out_dir_error_while_saving_leaves_nothing(tmp_path, monkeypatch):
+    pytest.importorskip("sim.model")
+    import sim.io
+
+    def full(path, write):
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr(sim.io, "atomic_write", full)
+    with pytest.raises(sim.io.OutputError, match=r"run: cannot write \(No space left on device\); allowed: "):
+        simulate(["population=tiny", "run.steps=2"], out_dir=tmp_path / "run")
+    assert listing(tmp_path) == set()
+
+
+def test_save_replaces_an_earlier_run_and_refuses_any_other_folder(tmp_path):
+    from sim.io import OutputError
+
+    res = _result()
+    res.save(tmp_path / "run")
+    (tmp_path / "run" / "table.parquet").write_text("stale")
+    assert res.save(tmp_path / "run") == tmp_path / "run"
+    assert listing(tmp_path) == {f"run/{n}" for n in RUN_FILES} | {"run"}
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "run" / "table.parquet"), res.table)
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "thesis.tex").write_text("keep")
+    with pytest.raises(OutputError, match=r"mine: exists and holds other files \(thesis.tex\); allowed: "):
+        res.save(tmp_path / "mine")
+    (tmp_path / "file").write_text("keep")
+    with pytest.raises(OutputError, match="file: exists and is not a folder"):
+        res.save(tmp_path / "file")
+    assert listing(tmp_path) == {f"run/{n}" for n in RUN_FILES} | {"run", "mine", "mine/thesis.tex", "file"}
+
+
+def test_save_into_a_place_that_cannot_hold_a_folder_is_one_line(tmp_path):
+    from sim.io import OutputError
+
+    (tmp_path / "results").write_text("a file")
+    with pytest.raises(OutputError) as exc:
+        _result().save(tmp_path / "results" / "run")
+    assert "\n" not in str(exc.value) and "results/run: cannot write" in str(exc.value)
+    assert listing(tmp_path) == {"results"}
+
+
+def test_run_folders_given_on_the_command_line_are_staged():
+    from sim.__main__ import output_root, stage_run_dirs
+
+    assert stage_run_dirs(["seed=1", "hydra.run.dir=out/x", "hydra.sweep.subdir=${hydra.job.num}"]) == [
+        "seed=1", "hydra.run.dir=out/.x.partial", "hydra.sweep.subdir=.${hydra.job.num}.partial"]
+    assert stage_run_dirs(["hydra.run.dir=a/${now:%H/%M}_x/"]) == ["hydra.run.dir=a/.${now:%H/%M}_x.partial"]
+    assert stage_run_dirs(["hydra.run.dir='my runs/x'"]) == ["hydra.run.dir='my runs/.x.partial'"]
+    assert output_root([], multirun=False) == Path("results/runs")
+    assert output_root([], multirun=True) == Path("results/multirun")
+    assert output_root(["hydra.sweep.dir=sweeps/today"], multirun=True) == Path("sweeps/today")

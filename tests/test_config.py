@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict
-from pathlib import Path
 
 import pytest
 import yaml
 from hydra import compose as hydra_compose
 
+import sim.config
 from sim import params
 from sim.__main__ import sweep_combinations, validate_args
-from sim.config import CONF_DIR, ConfigError, _hydra_context, check_value, compose, compose_many, options
+from sim.config import CONF_DIR, ConfigError, _hydra_context, check_value, compose, compose_many, options, validate
 from sim.params import Config
 
 
@@ -93,6 +94,20 @@ BAD = [
     (["~policy"], "policy", "policy"),
     (["hydra.foo=1"], "hydra.foo", "1"),
     (["population=three_metros"], "population.urban", "46,780,000"),  # Mesa objects for 46.78M: over memory
+    # Non-finite numbers: NaN compares false with both ends of a range, so each is refused on its own.
+    (["policy.targeting=nan"], "policy.targeting", "nan"),
+    (["behaviour.engagement_decay=nan"], "behaviour.engagement_decay", "nan"),
+    (["regions.remoteness=nan"], "regions.remoteness", "nan"),
+    (["regions.birth_rate=nan"], "regions.birth_rate", "nan"),
+    (["network.urban_rewire=nan"], "network.urban_rewire", "nan"),
+    (["network.urban_rewire=inf"], "network.urban_rewire", "inf"),
+    (["costs.guide_year_yen=-inf"], "costs.guide_year_yen", "-inf"),
+    (["population.life_stage_shares=[nan,0.5,0.5,0]"], "population.life_stage_shares", "[nan, 0.5, 0.5, 0"),
+    (["behaviour.life_event_rates=[0.1,inf,0.03,0.06]"], "behaviour.life_event_rates", "inf"),
+    (["run.max_memory_gib=nan"], "run.max_memory_gib", "nan"),
+    (["run.max_memory_gib=inf"], "run.max_memory_gib", "inf"),
+    (["population.urban=inf"], "population.urban", "inf"),
+    (["seed=nan"], "seed", "nan"),
 ]
 
 
@@ -123,6 +138,82 @@ def test_every_declared_range_is_enforced(key, f):
 
 def _eps(v: float, default: object) -> float:
     return 1 if isinstance(default, int) else 1e-6 * max(1.0, abs(v))
+
+
+# Every parameter declared float or list[float] (by its type hint: some float defaults are written as ints).
+NUMERIC = [(k, f) for k, f in params.iter_params() if sim.config._type_of(f) in (float, list[float])]
+
+
+def test_the_numeric_parameters_are_all_covered():
+    assert len(NUMERIC) > 60 and {"run.max_memory_gib", "population.life_stage_shares", "policy.targeting",
+                                  "behaviour.life_event_rates", "costs.guide_year_yen"} <= {k for k, _ in NUMERIC}
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf], ids=["nan", "inf", "-inf"])
+@pytest.mark.parametrize(("key", "f"), NUMERIC, ids=[k for k, _ in NUMERIC])
+def test_non_finite_numbers_are_refused_in_every_float_and_list_parameter(key, f, bad):
+    default = params.default_of(f)
+    values = ([bad] if not isinstance(default, list)
+              else [[bad, *default[1:]], [*default[:-1], bad], [bad] * len(default)])
+    for value in values:
+        with pytest.raises(ConfigError) as exc:
+            check_value(key, value)
+        msg = str(exc.value)
+        assert "\n" not in msg and msg.startswith(f"{key}: ") and "allowed: " in msg and "finite" in msg
+        assert repr(bad) in msg.split(";")[0], msg
+    check_value(key, default)  # the declared default itself passes
+
+
+def test_non_finite_is_refused_even_without_an_upper_bound(monkeypatch):
+    key, f = next((k, f) for k, f in NUMERIC if not isinstance(params.default_of(f), list))
+    unbounded = type(f)(f.default, f.default_factory, f.init, f.repr, f.hash, f.compare, {**f.metadata, "hi": None},
+                        f.kw_only)
+    unbounded.name = f.name
+    monkeypatch.setitem(sim.config.leaf_fields(), key, unbounded)
+    monkeypatch.setitem(sim.config._leaf_types(), id(unbounded), float)
+    assert check_value(key, 1e300) == 1e300
+    for bad in (math.inf, math.nan):
+        with pytest.raises(ConfigError, match=r"allowed: a finite number >= "):
+            check_value(key, bad)
+
+
+def _hand_built(**values) -> Config:
+    cfg = Config()
+    for key, value in values.items():
+        group, _, leaf = key.partition("__")
+        setattr(getattr(cfg, group), leaf, value)
+    return cfg
+
+
+@pytest.mark.parametrize(("values", "key"), [
+    ({"population__life_stage_shares": [math.nan, 0.5, 0.5, 0.0]}, "population.life_stage_shares"),  # sum check
+    ({"population__initial_fan_share": math.nan}, "population.initial_fan_share"),  # fan + partner <= 1
+    ({"behaviour__partner_floor": math.nan}, "behaviour.partner_floor"),  # floors in order
+    ({"run__max_memory_gib": math.nan}, "run.max_memory_gib"),  # memory estimate
+    ({"run__max_memory_gib": math.inf}, "run.max_memory_gib"),
+    ({"regions__birth_rate": -math.inf}, "regions.birth_rate"),
+])
+def test_validate_refuses_non_finite_before_any_cross_key_check(values, key):
+    with pytest.raises(ConfigError) as exc:
+        validate(_hand_built(**values))
+    msg = str(exc.value)
+    assert msg.startswith(f"{key}: ") and " is not allowed; allowed: a " in msg and "\n" not in msg
+    assert not any(w in msg for w in ("sums to", "exceeds", "must lie", "GiB", "integer")), msg
+
+
+def test_validate_checks_a_hand_built_config_and_returns_it():
+    cfg = Config()
+    assert validate(cfg) is cfg
+    assert "validate" in sim.config.__all__
+    cfg.policy.targeting = 2.0
+    with pytest.raises(ConfigError, match=r"^policy\.targeting: 2\.0 is not allowed; allowed: a finite number in"):
+        validate(cfg)
+    with pytest.raises(ConfigError, match="^config: "):
+        validate({"seed": 1})  # type: ignore[arg-type]
+    broken = Config()
+    broken.population = None  # type: ignore[assignment]
+    with pytest.raises(ConfigError, match=r"^population\.urban: "):
+        validate(broken)
 
 
 def test_the_schema_itself_rejects_unknown_keys_and_wrong_types():
@@ -157,7 +248,3 @@ def test_resolved_config_round_trips_through_yaml():
     text = OmegaConf.to_yaml(OmegaConf.structured(cfg))
     again = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(Config), OmegaConf.create(text)))
     assert asdict(again) == asdict(cfg)
-
-
-def test_conf_dir_is_inside_the_repository():
-    assert CONF_DIR == Path(__file__).resolve().parent.parent / "conf"
