@@ -417,7 +417,7 @@ def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     start = Path.cwd()
     _signalled, _pending, _stopping = None, None, False
-    handlers: dict[int, Any] = {}
+    handlers: dict[signal.Signals, Any] = {}
     try:
         for sig, handler in ((signal.SIGINT, _on_signal), (signal.SIGTERM, _on_signal), (signal.SIGALRM, _on_alarm)):
             handlers[sig] = signal.signal(sig, handler)
