@@ -139,3 +139,14 @@ def test_after_the_funding_cliff_only_what_is_still_paid_costs(engine):
                                                                        c.online_event_yen)))
         expected = rows.paid_guides.to_numpy() * c.guide_year_yen / 52 + events
         assert np.allclose(rows.cost_yen.to_numpy(), expected)
+
+
+def test_both_engines_refuse_a_configuration_that_fails_validation():
+    """A configuration built by hand, not through ``compose``, is validated by the engine itself."""
+    from sim.config import ConfigError
+    from sim.vectorized import VectorizedEngine
+
+    for bad in (tiny_config(policy={"targeting": float("nan")}), tiny_config(regions={"remoteness": 2.0})):
+        for engine in (RelationshipModel, VectorizedEngine):
+            with pytest.raises(ConfigError, match=r"^(policy\.targeting|regions\.remoteness): "):
+                engine(bad)
