@@ -28,10 +28,10 @@ import pandas as pd
 
 from sim import rules
 from sim.params import ENGINES, Config, PolicyParams
-from sim.table import Recorder
+from sim.table import SEAT_KINDS, Recorder
 
 PHASES = ("context", "decide", "allocate", "advance", "locals", "bookkeeping", "record")
-SEAT_KINDS = ("offline", "urban", "online", "contact", "match", "move")
+NEW_FANS, NEW_PARTNERS, NEW_MIGRANTS, DROPOUTS = range(4)  # columns of Week.flows
 
 
 @dataclass
@@ -46,6 +46,7 @@ class Week:
     active_local: np.ndarray  # active local-side guides per region
     locals_start: np.ndarray  # living locals per region at the start of the week
     partners_start: np.ndarray  # partners per region at the start of the week
+    openings: np.ndarray  # openings stock per region at the start of the week
     willing: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # willing hosts per region
     seats: dict[str, np.ndarray] = field(default_factory=dict)
     applicants: dict[str, np.ndarray] = field(default_factory=dict)
@@ -55,10 +56,11 @@ class Week:
 
     @classmethod
     def start(cls, t: int, p: PolicyParams, n_regions: int, active_urban: np.ndarray, active_local: np.ndarray,
-              locals_start: np.ndarray, partners_start: np.ndarray) -> Week:
-        """A new week's context: the calendar of ``t`` and the given start-of-week counts."""
+              locals_start: np.ndarray, partners_start: np.ndarray, openings: np.ndarray) -> Week:
+        """A new week's context: the calendar of ``t`` and the given start-of-week counts and openings."""
         wk = cls(t, rules.events_held(t, p), np.asarray(active_urban, np.int64), np.asarray(active_local, np.int64),
-                 np.asarray(locals_start, np.int64), np.asarray(partners_start, np.int64))
+                 np.asarray(locals_start, np.int64), np.asarray(partners_start, np.int64),
+                 np.array(openings, dtype=float))
         wk.willing = np.zeros(n_regions, np.int64)
         wk.flows = np.zeros((n_regions, 4), np.int64)
         for kind in SEAT_KINDS:
@@ -77,18 +79,42 @@ class Week:
         """Seats of ``kind`` filled in ``region``."""
         return int(self.winners[kind][region].size)
 
+    def _offline_args(self, region: int, cfg: Config) -> tuple:
+        """Inputs of the offline seat rules (``rules.offline_seats``, ``rules.offline_seat_limits``)."""
+        return self.events[0], cfg.policy.offline_capacity, self.willing[region], cfg.regions.visitors_per_host
+
+    def _match_args(self, region: int, cfg: Config) -> tuple:
+        """Inputs of the match seat rules (``rules.match_seats``, ``rules.match_seat_limits``): local guides,
+        roles found at this week's programs (so the offline seats must be given first), free roles."""
+        p, b, g = cfg.policy, cfg.behaviour, cfg.regions
+        roles = rules.partner_roles(g.needs_per_1000_locals, self.locals_start[region])
+        return (self.active_local[region], p.guide_capacity_local, self.won("offline", region), b.program_role_rate,
+                roles, self.partners_start[region])
+
+    def seats_for(self, kind: str, region: int, cfg: Config) -> int:
+        """Seats of ``kind`` in ``region`` this week, from the rules and this week's context, for both
+        engines; match seats need the offline seats given first (programs surface roles)."""
+        p = cfg.policy
+        if kind == "offline":
+            return int(rules.offline_seats(*self._offline_args(region, cfg)))
+        if kind == "urban":
+            return int(rules.event_seats(self.events[1], p.urban_event_capacity))
+        if kind == "online":
+            return int(rules.event_seats(self.events[2], p.online_capacity))
+        if kind == "contact":
+            return int(rules.contact_seats(self.active_urban[region], p.guide_capacity_urban))
+        if kind == "match":
+            return int(rules.match_seats(*self._match_args(region, cfg)))
+        if kind == "move":
+            return int(rules.move_seats(self.openings[region]))
+        raise ValueError(f"seat kind: {kind!r}; allowed: {', '.join(SEAT_KINDS)}")
+
     def limits(self, region: int, cfg: Config) -> dict[str, bool]:
         """Which capacity limits bound in ``region`` this week (``rules.binding_limits``)."""
-        p, b, g = cfg.policy, cfg.behaviour, cfg.regions
-        places, hosting = rules.offline_seat_limits(self.events[0], p.offline_capacity, self.willing[region],
-                                                    g.visitors_per_host)
-        roles = rules.partner_roles(g.needs_per_1000_locals, self.locals_start[region])
-        offered, free = rules.match_seat_limits(self.active_local[region], p.guide_capacity_local,
-                                                self.won("offline", region), b.program_role_rate, roles,
-                                                self.partners_start[region])
         return rules.binding_limits({k: self.seats[k][region] for k in SEAT_KINDS},
                                     {k: self.applicants[k][region] for k in SEAT_KINDS},
-                                    places, hosting, offered, free)
+                                    *rules.offline_seat_limits(*self._offline_args(region, cfg)),
+                                    *rules.match_seat_limits(*self._match_args(region, cfg)))
 
     def activity(self, region: int, cfg: Config) -> dict:
         """The week's activity columns of the table for ``region`` (``sim.table.ACTIVITY``, seats,

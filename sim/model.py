@@ -14,14 +14,11 @@ import numpy as np
 
 from sim import rules
 from sim.agents import Guide, LocalResident, UrbanResident
-from sim.engines import SEAT_KINDS, Week, WeeklyRun
+from sim.engines import NEW_MIGRANTS, SEAT_KINDS, Week, WeeklyRun
 from sim.network import build_graph, sample
 from sim.params import Config
 from sim.population import draw_guides, draw_locals, draw_urban, new_local_willingness, streams
 from sim.table import Recorder
-
-# columns of Week.flows
-NEW_FANS, NEW_PARTNERS, NEW_MIGRANTS, DROPOUTS = range(4)
 
 
 class RelationshipModel(WeeklyRun, mesa.Model):
@@ -91,9 +88,8 @@ class RelationshipModel(WeeklyRun, mesa.Model):
         R = self.cfg.regions.count
         active = np.zeros((2, R), np.int64)
         for g in self.guides:
-            self.guide_is_active[g.node] = g.active
-            if g.active:
-                active[g.side, g.region] += 1
+            working = self.guide_is_active[g.node] = g.active
+            active[g.side, g.region] += working
         locals_start = np.zeros(R, np.int64)
         for a in self.living_locals:
             locals_start[a.region] += 1
@@ -101,7 +97,8 @@ class RelationshipModel(WeeklyRun, mesa.Model):
         for a in self.urban:
             if a.stage == rules.PARTNER:
                 partners_start[a.region] += 1
-        self.wk = Week.start(self.week, self.cfg.policy, R, active[0], active[1], locals_start, partners_start)
+        self.wk = Week.start(self.week, self.cfg.policy, R, active[0], active[1], locals_start, partners_start,
+                             np.asarray(self.openings))
         self.applications: dict[str, list[list[UrbanResident]]] = {k: [[] for _ in range(R)] for k in SEAT_KINDS}
         self.app_weights: dict[str, list[list[float]]] = {k: [[] for _ in range(R)] for k in SEAT_KINDS}
         self.arrivals: list[UrbanResident] = []
@@ -113,20 +110,11 @@ class RelationshipModel(WeeklyRun, mesa.Model):
         self.active_urban.do("decide")
 
     def allocate(self) -> None:
-        """Each region's seats, in the order of ODD section 3 step 4: the largest keys win."""
-        p, b, g = self.cfg.policy, self.cfg.behaviour, self.cfg.regions
-        wk = self.this_week
-        n_off, n_urb, n_on = wk.events
-        for r in range(g.count):
-            off = self._award("offline", r, int(rules.offline_seats(n_off, p.offline_capacity, wk.willing[r],
-                                                                    g.visitors_per_host)))
-            self._award("urban", r, int(rules.event_seats(n_urb, p.urban_event_capacity)))
-            self._award("online", r, int(rules.event_seats(n_on, p.online_capacity)))
-            self._award("contact", r, int(rules.contact_seats(wk.active_urban[r], p.guide_capacity_urban)))
-            roles = rules.partner_roles(g.needs_per_1000_locals, wk.locals_start[r])
-            self._award("match", r, int(rules.match_seats(wk.active_local[r], p.guide_capacity_local, len(off),
-                                                          b.program_role_rate, roles, wk.partners_start[r])))
-            self._award("move", r, int(rules.move_seats(self.openings[r])))
+        """Each region's seats (``Week.seats_for``), kind by kind in the order of ODD section 3 step 4: the
+        largest keys win."""
+        for r in range(self.cfg.regions.count):
+            for kind in SEAT_KINDS:
+                self._award(kind, r)
 
     def advance(self) -> None:
         """Urban residents apply the week: conversion, engagement, step up or drift down (ODD 7.4, 7.6)."""
@@ -180,9 +168,10 @@ class RelationshipModel(WeeklyRun, mesa.Model):
         self.applications[kind][region].append(agent)
         self.app_weights[kind][region].append(weight)
 
-    def _award(self, kind: str, region: int, seats: int) -> list[UrbanResident]:
-        """Give ``seats`` seats of ``kind`` in ``region`` to the applicants with the largest keys, mark them
-        (``UrbanResident.won``) and return them."""
+    def _award(self, kind: str, region: int) -> None:
+        """Give the week's seats of ``kind`` in ``region`` to the applicants with the largest keys and mark
+        them (``UrbanResident.won``)."""
+        seats = self.this_week.seats_for(kind, region, self.cfg)
         applicants = self.applications[kind][region]
         winners: list[UrbanResident] = []
         if applicants:
@@ -192,7 +181,6 @@ class RelationshipModel(WeeklyRun, mesa.Model):
             a.won[kind] = 1
         self.this_week.award(kind, region, seats, len(applicants), np.fromiter((a.node for a in winners), np.int64,
                                                                          len(winners)))
-        return winners
 
     def _new_locals(self) -> None:
         """Births and arriving migrants join their region and its network (ODD 7.6, 7.7)."""

@@ -33,7 +33,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "matches": ("int64", "fans matched to a local need (become partners)"),
     "cost_yen": ("float64", "public yen spent this week on paid guides and the events held"),
 }
-SEAT_KINDS = ("offline", "urban", "online", "contact", "match", "move")  # as sim.engines.SEAT_KINDS
+SEAT_KINDS = ("offline", "urban", "online", "contact", "match", "move")  # in the order they are allocated
 _SEAT_MEANING = {"offline": "offline program places", "urban": "urban event places",
                  "online": "online event places", "contact": "urban-guide contacts", "match": "fan-to-partner matches",
                  "move": "moves (openings)"}

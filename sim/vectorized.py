@@ -188,7 +188,7 @@ class VectorizedEngine(WeeklyRun):
         R = self.R
         self.wk = Week.start(self.week, p, R, np.bincount(self.g_region[active & (self.g_side == 0)], minlength=R),
                              np.bincount(self.g_region[active & (self.g_side == 1)], minlength=R),
-                             self.loc_count.copy(), self.stage_counts[:, rules.PARTNER].copy())
+                             self.loc_count.copy(), self.stage_counts[:, rules.PARTNER].copy(), self.openings)
 
     def decide(self) -> None:
         """Locals draw willingness to host, exit and ageing; then urban residents draw their wishes."""
@@ -241,14 +241,13 @@ class VectorizedEngine(WeeklyRun):
         rE = uw.region_e
         wk.flows[:] = np.stack([np.bincount(fan_region, minlength=R), np.bincount(rE[matched], minlength=R),
                                 np.bincount(rE[moves], minlength=R), np.bincount(rE[dropped], minlength=R)], axis=1)
+        # everyone whose stage changed: the stage counts, and the engaged ties through rules.urban_engaged
         changed = s_new != s_old
-        self._count_stages(np.r_[rE[changed], fan_region], np.r_[s_old[changed], np.zeros(new_fans.size, np.int8)],
-                           np.r_[s_new[changed], np.full(new_fans.size, rules.FAN, np.int8)])
-        # engaged ties follow the stages: everyone whose stage changed, through rules.urban_engaged
         moved = np.r_[E[changed], new_fans]
-        self._engagement_changed(moved, self.region[moved],
-                                 rules.urban_engaged(np.r_[s_old[changed], np.zeros(new_fans.size, np.int8)]),
-                                 rules.urban_engaged(np.r_[s_new[changed], np.full(new_fans.size, rules.FAN)]))
+        before = np.r_[s_old[changed], np.zeros(new_fans.size, np.int8)]
+        after = np.r_[s_new[changed], np.full(new_fans.size, rules.FAN, np.int8)]
+        self._count_stages(self.region[moved], before, after)
+        self._engagement_changed(moved, self.region[moved], rules.urban_engaged(before), rules.urban_engaged(after))
         gone_ind = E[to_ind]
         self.ind_counts += (np.bincount(self.region[gone_ind].astype(np.int64) * 2 + self.tied[gone_ind],
                                         minlength=2 * R)
@@ -262,7 +261,7 @@ class VectorizedEngine(WeeklyRun):
         lw, wk = self.lw, self.this_week
         offline = np.array([wk.won("offline", r) for r in range(self.R)])
         lid, l_reg = lw.lid, lw.region
-        load = rules.host_load(lw.willing, offline[l_reg], np.maximum(wk.willing[l_reg], 1))
+        load = rules.host_load(lw.willing, offline[l_reg], wk.willing[l_reg])
         self.l_burden[lid] = rules.burden_update(self.l_burden[lid], load, b.burden_per_visitor, b.burden_recovery,
                                                  b.guide_spread, wk.active_local[l_reg])
         gone = lid[lw.exits]
@@ -319,39 +318,30 @@ class VectorizedEngine(WeeklyRun):
                             passive=passive, ind_urban=ind_urban, ind_online=ind_online)
 
     def _allocate_region(self, r: int, in_r: np.ndarray, ind_urban: np.ndarray, ind_online: np.ndarray) -> None:
-        """Region ``r``'s seats: ``in_r`` are the positions in ``eng`` of its fans and partners, ``ind_*``
-        its indifferent residents wishing an urban or an online event."""
-        p, b, g = self.cfg.policy, self.cfg.behaviour, self.cfg.regions
+        """Region ``r``'s seats (``Week.seats_for``): ``in_r`` are the positions in ``eng`` of its fans and
+        partners, ``ind_*`` its indifferent residents wishing an urban or an online event."""
+        p, b = self.cfg.policy, self.cfg.behaviour
         uw, wk = self.uw, self.this_week
-        assert uw.won is not None and uw.contacted is not None
-        assert uw.ind_won_urban is not None and uw.ind_won_online is not None
-        E = uw.eng
-        n_off, n_urb, n_on = wk.events
-        seats = int(rules.offline_seats(n_off, p.offline_capacity, wk.willing[r], g.visitors_per_host))
-        off = self._award("offline", r, seats, in_r[uw.wish_offline[in_r]])
-        seats = int(rules.event_seats(n_urb, p.urban_event_capacity))
-        self._award("urban", r, seats, in_r[uw.wish_urban[in_r]], ind_urban)
-        seats = int(rules.event_seats(n_on, p.online_capacity))
-        self._award("online", r, seats, in_r[uw.wish_online[in_r]], ind_online)
-        seats = int(rules.contact_seats(wk.active_urban[r], p.guide_capacity_urban))
+        assert uw.contacted is not None
+        self._award("offline", r, in_r[uw.wish_offline[in_r]])
+        self._award("urban", r, in_r[uw.wish_urban[in_r]], ind_urban)
+        self._award("online", r, in_r[uw.wish_online[in_r]], ind_online)
+        seats = wk.seats_for("contact", r, self.cfg)
         contacted = self._contacts(r, seats)
         uw.contacted.append(contacted)
         wk.award("contact", r, seats, self._contact_applicants(r), contacted)
-        roles = rules.partner_roles(g.needs_per_1000_locals, wk.locals_start[r])
-        seats = int(rules.match_seats(wk.active_local[r], p.guide_capacity_local, off.size, b.program_role_rate, roles,
-                                      wk.partners_start[r]))
         cand = in_r[uw.wish_match[in_r]]
-        self._award("match", r, seats, cand,
-                    weights=rules.match_weight(self.skilled[E[cand]], p.skill_matching, b.skill_weight))
-        self._award("move", r, int(rules.move_seats(self.openings[r])), in_r[uw.wish_move[in_r]])
+        self._award("match", r, cand, weights=rules.match_weight(self.skilled[uw.eng[cand]], p.skill_matching,
+                                                                 b.skill_weight))
+        self._award("move", r, in_r[uw.wish_move[in_r]])
 
-    def _award(self, kind: str, r: int, seats: int, eng_applicants: np.ndarray,
-               ind_applicants: np.ndarray | None = None, weights: np.ndarray | None = None) -> np.ndarray:
-        """Give region ``r``'s ``seats`` of ``kind`` to its applicants: fans and partners (positions in
-        ``eng``) and, for urban and online events, indifferent residents (ids). Marks the winners and
-        returns the winning positions in ``eng``."""
+    def _award(self, kind: str, r: int, eng_applicants: np.ndarray, ind_applicants: np.ndarray | None = None,
+               weights: np.ndarray | None = None) -> None:
+        """Give region ``r``'s seats of ``kind`` this week to its applicants: fans and partners (positions
+        in ``eng``) and, for urban and online events, indifferent residents (ids); mark the winners."""
         uw, wk = self.uw, self.this_week
         assert uw.won is not None
+        seats = wk.seats_for(kind, r, self.cfg)
         groups = [eng_applicants] if ind_applicants is None else [eng_applicants, ind_applicants]
         won = self._seats(seats, *groups, weights=weights)
         row = {"offline": 0, "urban": 1, "online": 2, "match": 3, "move": 4}[kind]
@@ -362,7 +352,6 @@ class VectorizedEngine(WeeklyRun):
             uw.ind_won_online.append(won[1])  # type: ignore[union-attr]
         ids = np.concatenate([uw.eng[won[0]], *won[1:]])
         wk.award(kind, r, seats, sum(a.size for a in groups), ids)
-        return won[0]
 
     # --- drawing helpers ----------------------------------------------------------------------
 

@@ -7,12 +7,10 @@ from typing import TYPE_CHECKING
 import mesa
 
 from sim import rules
-from sim.engines import SEAT_KINDS
+from sim.engines import DROPOUTS, NEW_FANS, NEW_MIGRANTS, NEW_PARTNERS, SEAT_KINDS
 
 if TYPE_CHECKING:
     from sim.model import RelationshipModel
-
-NEW_FANS, NEW_PARTNERS, NEW_MIGRANTS, DROPOUTS = range(4)  # columns of sim.engines.Week.flows
 
 
 class UrbanResident(mesa.Agent):
