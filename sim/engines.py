@@ -28,10 +28,10 @@ import pandas as pd
 
 from sim import rules
 from sim.params import ENGINES, Config, PolicyParams
-from sim.table import SEAT_KINDS, Recorder
+from sim.table import FLOWS, SEAT_KINDS, Recorder
 
 PHASES = ("context", "decide", "allocate", "advance", "locals", "bookkeeping", "record")
-NEW_FANS, NEW_PARTNERS, NEW_MIGRANTS, DROPOUTS = range(4)  # columns of Week.flows
+NEW_FANS, NEW_PARTNERS, NEW_MIGRANTS, DROPOUTS, ROLES_ENDED = range(len(FLOWS))  # columns of Week.flows
 
 
 @dataclass
@@ -51,8 +51,7 @@ class Week:
     seats: dict[str, np.ndarray] = field(default_factory=dict)
     applicants: dict[str, np.ndarray] = field(default_factory=dict)
     winners: dict[str, list[np.ndarray]] = field(default_factory=dict)
-    flows: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.int64))  # new fans, partners, migrants,
-    # dropouts
+    flows: np.ndarray = field(default_factory=lambda: np.zeros((0, len(FLOWS)), np.int64))  # FLOWS per region
 
     @classmethod
     def start(cls, t: int, p: PolicyParams, n_regions: int, active_urban: np.ndarray, active_local: np.ndarray,
@@ -62,7 +61,7 @@ class Week:
                  np.asarray(locals_start, np.int64), np.asarray(partners_start, np.int64),
                  np.array(openings, dtype=float))
         wk.willing = np.zeros(n_regions, np.int64)
-        wk.flows = np.zeros((n_regions, 4), np.int64)
+        wk.flows = np.zeros((n_regions, len(FLOWS)), np.int64)
         for kind in SEAT_KINDS:
             wk.seats[kind] = np.zeros(n_regions, np.int64)
             wk.applicants[kind] = np.zeros(n_regions, np.int64)
@@ -87,7 +86,8 @@ class Week:
         """Inputs of the match seat rules (``rules.match_seats``, ``rules.match_seat_limits``): local guides,
         roles found at this week's programs (so the offline seats must be given first), free roles."""
         p, b, g = cfg.policy, cfg.behaviour, cfg.regions
-        roles = rules.partner_roles(g.needs_per_1000_locals, self.locals_start[region])
+        roles = rules.partner_roles(g.needs_per_1000_locals, self.locals_start[region], self.active_local[region],
+                                    p.guide_roles_local)
         return (self.active_local[region], p.guide_capacity_local, self.won("offline", region), b.program_role_rate,
                 roles, self.partners_start[region])
 
@@ -189,7 +189,7 @@ class WeeklyRun:
         wk = self.wk if self.week > 0 else None
         for r in range(self.cfg.regions.count):
             activity = wk.activity(r, self.cfg) if wk is not None else {}
-            flows = wk.flows[r] if wk is not None else (0, 0, 0, 0)
+            flows = wk.flows[r] if wk is not None else (0,) * len(FLOWS)
             n = int(locals_[r])
             self.recorder.add(self.week, r, stages[r], flows, n, float(burden[r] / n) if n else 0.0,
                               members=int(members[r]), **activity)

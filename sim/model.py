@@ -53,7 +53,7 @@ class RelationshipModel(WeeklyRun, mesa.Model):
         nodes: list[mesa.Agent] = []
         for i in range(n_u):
             nodes.append(UrbanResident(self, i, urban.region[i], urban.roots[i], urban.theme[i], urban.skilled[i],
-                                       urban.donor[i], urban.online[i], urban.life[i], urban.stage[i],
+                                       urban.donor_until[i], urban.online[i], urban.life[i], urban.stage[i],
                                        urban.engagement[i]))
         for j in range(n_l):
             nodes.append(LocalResident(self, n_u + j, local.region[j], local.age[j], local.willingness[j]))
@@ -70,6 +70,7 @@ class RelationshipModel(WeeklyRun, mesa.Model):
         self.guide_is_active: dict[int, bool] = {}
         p, b = cfg.policy, cfg.behaviour
         self.outreach_weight = {t: float(rules.outreach_weight(t, p.targeting, b.tie_weight)) for t in (False, True)}
+        self.role_end_probability = float(rules.role_end_probability(b.role_end_rate))
         self.match_weight = {s: float(rules.match_weight(s, p.skill_matching, b.skill_weight)) for s in (False, True)}
         g = cfg.regions
         ages = np.arange(3)

@@ -136,10 +136,10 @@ class NetworkParams:
 class PolicyParams:
     """The levers a municipality or ministry can move (人・場・仕組み, 001)."""
 
-    guides_per_10k: float = P(10.0, "guides/10,000 urban residents", 0, 10_000,
-                              f"assumption (no seed gives a density); 関係案内人 {S000}:947-953; "
-                              f"{S002}:315 counts 282 intermediary organisations nationwide",
-                              "guide (関係案内人) density", "関係案内人の密度（都市住民1万人当たり）")
+    guides: int = P(4, "guides (FTE) per region", 0, 100_000,
+                    f"assumption (no seed gives a number per region; model projects cost 2.5億円 for 30 bodies, "
+                    f"about ¥8M a body a year, {S000}:333); 関係案内人 on both sides {S000}:946-954",
+                    "guides (関係案内人, full-time equivalents) working for each region", "関係案内人数（地域あたり）")
     guide_urban_share: float = P(0.5, "share", 0, 1, f"{S000}:947-953 (urban PR/matching vs local host-finding)",
                                  "share of guides working on the urban side", "都市側案内人の割合")
     guide_capacity_urban: float = P(5.0, "contacts/guide/week", 0, 10_000, "assumption",
@@ -148,6 +148,11 @@ class PolicyParams:
     guide_capacity_local: float = P(2.0, "matches/guide/week", 0, 10_000, "assumption",
                                     "fans a local guide can match to a local need per week",
                                     "地域側案内人の週当たりマッチング数")
+    guide_roles_local: float = P(10.0, "roles/local guide", 0, 1_000_000, f"assumption; local guides unearth what a "
+                                 f"region can offer and design programs ({S000}:946-950: 受入れ地域の掘り起こし、"
+                                 f"プログラムの策定等) and plan encounters with 関わりしろ ({S001}:75)",
+                                 "partner roles (関わりしろ) each active local guide keeps open, on top of the "
+                                 "region's own", "地域側案内人が開く関わりしろ")
     funding_years: float = P(10.0, "years", 0, 1000, f"assumption (no seed gives a duration); {S000}:791: the set-up "
                              "lasts only as long as the model project's funding",
                              "years the intermediary is funded; afterwards only self-running guides stay",
@@ -238,9 +243,15 @@ class BehaviourParams:
                           "マッチングの効果")
     gain_social: float = P(0.005, "0-1", 0, 1, "assumption", "weekly engagement gain times the share of engaged "
                            "neighbours", "知人からの効果")
-    gain_donor: float = P(0.01, "0-1", 0, 1, "assumption", "weekly engagement gain of a donor fan (donor_path on)",
-                          "寄附の継続効果")
-    engagement_decay: float = P(0.03, "1/week", 0, 1, f"{S000}:827 (relationship is never promised to last)",
+    gain_donor: float = P(0.004, "0-1", 0, 1, "assumption", "weekly engagement gain of a fan who still donates "
+                          "(donor_path on): the gift and the thanks and news that follow it", "寄附の継続効果")
+    donor_lapse_rate: float = P(0.3, "1/year", 0, 100, f"assumption (ふるさと納税 is chosen anew each year, "
+                                f"{S000}:323); calibration candidate",
+                                "rate at which a donor stops donating (drawn once per donor at week 0)",
+                                "寄附をやめる率")
+    engagement_decay: float = P(0.01, "1/week", 0, 1, f"assumption: relationships fade over years without contact "
+                                f"(a new fan with no contact at all stays a fan about two years); that they fade "
+                                f"at all: {S000}:827 (継続的に関わってくれることが約束されたものではありません)",
                                 "weekly relative loss of engagement", "エンゲージメントの減衰")
     partner_threshold: float = P(0.5, "0-1", 0, 1, "assumption", "engagement a fan needs to be matched as a partner",
                                  "パートナー化に必要なエンゲージメント")
@@ -248,6 +259,10 @@ class BehaviourParams:
                          "ファンの下限")
     partner_floor: float = P(0.25, "0-1", 0, 1, "assumption", "below this a partner drifts back to fan",
                              "パートナーの下限")
+    role_end_rate: float = P(0.5, "1/year", 0, 100, "assumption (a role is a project or a task that ends: two "
+                             "years on average); calibration candidate",
+                             "rate at which a partner's role ends; the partner is a fan again, with its engagement, "
+                             "and may be matched to a new role", "関わりしろ（役割）の終了率")
     program_role_rate: float = P(0.2, "roles/participant", 0, 1, f"assumption; 関わりしろ found at programs "
                                  f"{S001}:75", "partner roles an offline program surfaces per participant",
                                  "プログラムで見つかる関わりしろ")

@@ -38,7 +38,8 @@ class UrbanInit:
     roots: np.ndarray  # bool  ゆかり in that region
     theme: np.ndarray  # bool  theme interest matching that region
     skilled: np.ndarray  # bool  a skill regions lack
-    donor: np.ndarray  # bool  ふるさと納税-like donor to that region
+    donor: np.ndarray  # bool  ふるさと納税-like donor to that region at week 0
+    donor_until: np.ndarray  # float32 week the person stops donating (0: never donates), rules.donor_lapse_weeks
     online: np.ndarray  # float32 online affinity in [0, 1]
     life: np.ndarray  # int8 life stage: young, family, midlife, senior
     stage: np.ndarray  # int8 0..3
@@ -82,8 +83,9 @@ def draw_urban(cfg: Config, rng: np.random.Generator) -> UrbanInit:
     e_fan = b.fan_floor + rng.random(n) * (b.partner_threshold - b.fan_floor)
     e_par = b.partner_threshold + rng.random(n) * (1.0 - b.partner_threshold)
     engagement = np.where(stage == rules.FAN, e_fan, np.where(stage == rules.PARTNER, e_par, 0.0))
-    return UrbanInit(region, roots, theme, skilled, donor, online, life.astype(np.int8), stage.astype(np.int8),
-                     engagement.astype(np.float32))
+    donor_until = np.where(donor, rules.donor_lapse_weeks(rng.random(n), b.donor_lapse_rate), 0.0).astype(np.float32)
+    return UrbanInit(region, roots, theme, skilled, donor, donor_until, online, life.astype(np.int8),
+                     stage.astype(np.int8), engagement.astype(np.float32))
 
 
 def draw_locals(cfg: Config, rng: np.random.Generator) -> LocalInit:
@@ -99,8 +101,7 @@ def draw_locals(cfg: Config, rng: np.random.Generator) -> LocalInit:
 
 def draw_guides(cfg: Config, rng: np.random.Generator) -> GuideInit:
     """Guides per region from the density lever; each is self-running with the given share."""
-    n_u, n_l = rules.guides_per_region(cfg.population.urban, cfg.policy.guides_per_10k,
-                                       cfg.policy.guide_urban_share, cfg.regions.count)
+    n_u, n_l = rules.guides_per_region(cfg.policy.guides, cfg.policy.guide_urban_share)
     per_region = int(n_u + n_l)
     r = cfg.regions.count
     side = np.tile(np.r_[np.zeros(int(n_u), np.int8), np.ones(int(n_l), np.int8)], r)

@@ -53,9 +53,10 @@ def events_held(week: int, p: PolicyParams) -> tuple[int, int, int]:
 
 # --- 7.2 guides (関係案内人) ------------------------------------------------------------
 
-def guides_per_region(urban, per_10k, urban_share, regions):
-    """Numbers of (urban-side, local-side) guides in each region, rounded half up."""
-    total = np.floor(per_10k * urban / 10_000 / regions + 0.5).astype(np.int64)
+def guides_per_region(guides, urban_share):
+    """Numbers of (urban-side, local-side) guides of a region with ``guides`` guides: the urban share
+    rounded half up, the rest local."""
+    total = np.asarray(guides, dtype=np.int64)
     n_urban = np.floor(total * urban_share + 0.5).astype(np.int64)
     return n_urban, total - n_urban
 
@@ -125,9 +126,15 @@ def burden_update(burden, load, per_visitor, recovery, spread, n_local_guides):
     return rested + (1.0 - rested) * added
 
 
-def partner_roles(needs_per_1000, n_locals):
-    """Partner roles (関わりしろ) a region can offer at once; shrinks with its population."""
-    return needs_per_1000 * n_locals / 1000.0
+def partner_roles(needs_per_1000, n_locals, local_guides, roles_per_guide):
+    """Partner roles (関わりしろ) a region can offer at once: its own needs, which shrink with its population,
+    plus those its active local guides find and keep open (000:946-950, 001:75)."""
+    return needs_per_1000 * n_locals / 1000.0 + roles_per_guide * np.asarray(local_guides)
+
+
+def role_end_probability(role_end_rate):
+    """Weekly chance a partner's role ends (a project finishes): the partner is a fan again."""
+    return weekly_probability(role_end_rate)
 
 
 def match_seat_limits(n_local_guides, capacity_local, offline_participants, role_rate, roles, partners):
@@ -212,6 +219,21 @@ def exposure(engaged_ties, degree):
         return engaged_ties / degree if degree > 0 else 0.0
     degree = np.asarray(degree)
     return np.where(degree > 0, np.asarray(engaged_ties) / np.maximum(degree, 1), 0.0)
+
+
+@register_jitable
+def donating(donor_until, week):
+    """Whether a donor still donates (ふるさと納税-like, 000:323) in ``week``: each donor stops at a week drawn
+    once at week 0 (``donor_lapse_weeks``; 0 for people who never donate)."""
+    return week < donor_until
+
+
+def donor_lapse_weeks(u, lapse_rate_per_year):
+    """Week a donor stops donating, from a uniform ``u``: exponential with the yearly lapse rate (never
+    with a rate of 0)."""
+    rate = lapse_rate_per_year / WEEKS_PER_YEAR
+    with np.errstate(divide="ignore"):
+        return np.where(rate > 0, -np.log1p(-np.asarray(u, dtype=float)) / max(rate, 1e-300), np.inf)
 
 
 @register_jitable
@@ -314,6 +336,14 @@ def engagement_update(e, gain, decay):
     """Engagement decays without contact and rises towards 1 with it; stays in [0, 1]."""
     kept = e * (1.0 - decay)
     return kept + (1.0 - kept) * gain
+
+
+def next_stage(stage, e, moves, matched, role_ended, fan_floor, partner_floor):
+    """Stage at the end of the week: a move wins, then a match, then a role that ends (partner -> fan),
+    then drift (``step_down``)."""
+    drift = step_down(stage, e, fan_floor, partner_floor)
+    ended = np.asarray(role_ended, dtype=bool) & (np.asarray(stage) == PARTNER)
+    return np.where(moves, MIGRANT, np.where(matched, PARTNER, np.where(ended, FAN, drift)))
 
 
 def step_down(stage, e, fan_floor, partner_floor):

@@ -17,7 +17,8 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "new_fans": ("int64", "indifferent -> fan this week"),
     "new_partners": ("int64", "fan -> partner this week"),
     "new_migrants": ("int64", "partner -> migrant this week"),
-    "dropouts": ("int64", "steps down this week (fan -> indifferent, partner -> fan)"),
+    "dropouts": ("int64", "steps down this week as engagement fades (fan -> indifferent, partner -> fan)"),
+    "roles_ended": ("int64", "partners whose role ended this week (partner -> fan, still engaged)"),
     "local_population": ("int64", "local residents living in the region at the end of the week"),
     "mean_host_burden": ("float64", "mean hosting burden (受け入れ疲れ) of local residents, 0-1"),
     "guide_utilisation": ("float64", "contacts and matches made / guide capacity available (0 if none)"),
@@ -33,6 +34,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "matches": ("int64", "fans matched to a local need (become partners)"),
     "cost_yen": ("float64", "public yen spent this week on paid guides and the events held"),
 }
+FLOWS = ("new_fans", "new_partners", "new_migrants", "dropouts", "roles_ended")  # the week's flow columns
 SEAT_KINDS = ("offline", "urban", "online", "contact", "match", "move")  # in the order they are allocated
 _SEAT_MEANING = {"offline": "offline program places", "urban": "urban event places",
                  "online": "online event places", "contact": "urban-guide contacts", "match": "fan-to-partner matches",
@@ -87,12 +89,12 @@ class Recorder:
 
     def add(self, step: int, region: int, stages, flows, local_population: int, mean_host_burden: float,
             events: tuple[int, int, int] = (0, 0, 0), members: int = 0, **activity) -> None:
-        """One row: stage counts (4), flows (new fans, partners, migrants, dropouts), locals, and this
+        """One row: stage counts (4), flows (``sim.engines.FLOWS``), locals, and this
         week's events held (offline, urban, online) and activity (``ACTIVITY`` keys; zero at step 0)."""
         from sim import rules
 
         row = {"step": step, "region": region, **dict(zip(STAGE_COLUMNS, stages)),
-               **dict(zip(("new_fans", "new_partners", "new_migrants", "dropouts"), flows)),
+               **dict(zip(FLOWS, flows)),
                "members": members, "local_population": local_population, "mean_host_burden": mean_host_burden,
                **{k: activity.get(k, 0) for k in ACTIVITY},
                "events_held": sum(events),

@@ -84,6 +84,7 @@ class UrbanWeek:
     wish_online: np.ndarray
     wish_match: np.ndarray
     wish_move: np.ndarray
+    role_end: np.ndarray  # partners whose role ends this week
     passive: np.ndarray  # indifferent residents converting without contact this week
     ind_urban: np.ndarray  # indifferent residents wishing an urban event
     ind_online: np.ndarray  # indifferent residents wishing an online event
@@ -126,7 +127,8 @@ class VectorizedEngine(WeeklyRun):
         # urban residents
         self.region, self.stage, self.e = urban.region, urban.stage, urban.engagement
         self.tied = np.asarray(rules.targeted(urban.roots, urban.theme, p.target_roots, p.target_theme), dtype=bool)
-        self.donor, self.skilled, self.online, self.life = urban.donor, urban.skilled, urban.online, urban.life
+        self.skilled, self.online, self.life = urban.skilled, urban.online, urban.life
+        self.donor_until = urban.donor_until
         self.deg = np.diff(self.csr.indptr[:N + 1]).astype(np.int32)
         self.engaged = kernels.engaged_people(self.stage, 8 * numba.get_num_threads())  # fans, partners (sorted)
         # locals, preallocated with room for births and migrants (grown by doubling when full)
@@ -219,14 +221,15 @@ class VectorizedEngine(WeeklyRun):
                 converted.append(idx[self.rng.random(idx.size) < pc])
         new_fans = np.unique(np.concatenate(converted))
         E, s_old = uw.eng, uw.stage_e
-        gain = rules.engagement_gain(att_off, att_urb, att_on, matched, uw.exposure_e, self.donor[E] & p.donor_path,
+        donating = rules.donating(self.donor_until[E], self.week) & p.donor_path
+        gain = rules.engagement_gain(att_off, att_urb, att_on, matched, uw.exposure_e, donating,
                                      p.online_effect, b)
         e_new = rules.engagement_update(uw.e_e, gain, b.engagement_decay).astype(np.float32)
-        s_new = np.where(moves, rules.MIGRANT,
-                         np.where(matched, rules.PARTNER,
-                                  rules.step_down(s_old, e_new, b.fan_floor, b.partner_floor))).astype(np.int8)
-        dropped = s_new < s_old
-        to_ind = dropped & (s_new == rules.INDIFFERENT)
+        s_new = rules.next_stage(s_old, e_new, moves, matched, uw.role_end, b.fan_floor, b.partner_floor
+                                 ).astype(np.int8)
+        down = s_new < s_old
+        dropped = down & ~uw.role_end
+        to_ind = down & (s_new == rules.INDIFFERENT)
         e_new[to_ind] = 0.0
         self.e[E] = e_new
         self.stage[E] = s_new
@@ -240,7 +243,8 @@ class VectorizedEngine(WeeklyRun):
         fan_region = self.region[new_fans]
         rE = uw.region_e
         wk.flows[:] = np.stack([np.bincount(fan_region, minlength=R), np.bincount(rE[matched], minlength=R),
-                                np.bincount(rE[moves], minlength=R), np.bincount(rE[dropped], minlength=R)], axis=1)
+                                np.bincount(rE[moves], minlength=R), np.bincount(rE[dropped], minlength=R),
+                                np.bincount(rE[down & uw.role_end], minlength=R)], axis=1)
         # everyone whose stage changed: the stage counts, and the engaged ties through rules.urban_engaged
         changed = s_new != s_old
         moved = np.r_[E[changed], new_fans]
@@ -308,13 +312,14 @@ class VectorizedEngine(WeeklyRun):
         stage, e = self.stage[E], self.e[E]
         p_off, p_urb, p_on = rules.apply_probabilities(stage, self.online[E], self.w_class[self.tied[E].view(np.uint8)],
                                                        g.remoteness, b)
-        u = self.rng.random((4, E.size), dtype=np.float32)
+        u = self.rng.random((5, E.size), dtype=np.float32)
         p_move = rules.migration_probability(np.asarray(b.life_event_rates)[self.life[E]], e,
                                              b.migrate_engagement_power)
         self.uw = UrbanWeek(eng=E, stage_e=stage, e_e=e, region_e=self.region[E], exposure_e=self.exposures(E),
                             wish_offline=u[0] < p_off, wish_urban=u[1] < p_urb, wish_online=u[2] < p_on,
                             wish_match=(stage == rules.FAN) & (e >= b.partner_threshold),
                             wish_move=(stage == rules.PARTNER) & (u[3] < p_move),
+                            role_end=(stage == rules.PARTNER) & (u[4] < rules.role_end_probability(b.role_end_rate)),
                             passive=passive, ind_urban=ind_urban, ind_online=ind_online)
 
     def _allocate_region(self, r: int, in_r: np.ndarray, ind_urban: np.ndarray, ind_online: np.ndarray) -> None:
@@ -442,7 +447,8 @@ class VectorizedEngine(WeeklyRun):
         rng, q_max = self.rng, self.q_max
         idx = bernoulli_positions(rng, self.N, q_max)
         idx = idx[self.stage[idx] == rules.INDIFFERENT]
-        p1, p2, p3 = self._event_probabilities(self.tied[idx], self.exposures(idx), self.donor[idx], self.online[idx])
+        donor = rules.donating(self.donor_until[idx], self.week)
+        p1, p2, p3 = self._event_probabilities(self.tied[idx], self.exposures(idx), donor, self.online[idx])
         q = 1.0 - (1.0 - p1) * (1.0 - p2) * (1.0 - p3)
         if np.any(q > q_max * (1 + 1e-9)):
             raise RuntimeError("an indifferent resident's event probability exceeds its bound: a rule in "

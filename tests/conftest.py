@@ -20,7 +20,7 @@ def tiny_config(**groups) -> Config:
     cfg = Config()
     cfg.population.urban = 300
     cfg.population.locals_per_region = 300
-    cfg.policy.guides_per_10k = 67.0  # 2 guides for 300 residents
+    cfg.policy.guides = 2  # one urban-side, one local-side
     cfg.run.steps = 104
     for group, values in groups.items():
         if group in ("seed", "engine", "scenario"):

@@ -34,18 +34,17 @@ from sim.engines import PHASES, SEAT_KINDS, build_engine, run_engine
 ENGINES = ("mesa", "vectorized")
 
 # Small configurations that switch every mechanism on, each different from the others in what it
-# stresses. guides_per_10k is high because the populations are small: 100 per 10,000 with 600 urban
-# residents in three regions gives each region one urban and one local guide.
+# stresses. Two guides per region give each region one urban and one local guide.
 CONFIGS: dict[str, list[str]] = {
     "three_regions": ["regions=three", "population.urban=600", "population.locals_per_region=200",
-                      "policy.guides_per_10k=100", "policy.offline_programs_per_year=20",
+                      "policy.guides=2", "policy.offline_programs_per_year=20",
                       "population.initial_partner_share=0.01", "regions.openings_per_1000_locals=30",
                       "behaviour.life_event_rates=[0.4,0.4,0.4,0.4]"],
-    "cliff_online": ["population.urban=400", "population.locals_per_region=300", "policy.guides_per_10k=75",
+    "cliff_online": ["population.urban=400", "population.locals_per_region=300", "policy.guides=3",
                      "policy.funding_years=1", "policy.offline_programs_per_year=4",
                      "policy.online_events_per_year=26", "population.initial_partner_share=0.02",
-                     "regions.openings_per_1000_locals=20"],
-    "covid_targeted": ["population.urban=400", "population.locals_per_region=300", "policy.guides_per_10k=75",
+                     "regions.openings_per_1000_locals=20", "behaviour.role_end_rate=3"],
+    "covid_targeted": ["population.urban=400", "population.locals_per_region=300", "policy.guides=3",
                        "policy.offline_suspended_from_week=20", "policy.offline_suspended_weeks=40",
                        "policy.targeting=0.8", "policy.donor_path=true", "policy.skill_matching=true",
                        "policy.entry_bar=0.5", "policy.offline_programs_per_year=30"],
@@ -149,7 +148,7 @@ def check_context(eng, R: int) -> None:
 def expected_seats(eng, r: int, offline_won: int, stock: float) -> dict[str, int]:
     p, b, g, wk = eng.cfg.policy, eng.cfg.behaviour, eng.cfg.regions, eng.wk
     n_off, n_urb, n_on = wk.events
-    roles = g.needs_per_1000_locals * wk.locals_start[r] / 1000
+    roles = g.needs_per_1000_locals * wk.locals_start[r] / 1000 + p.guide_roles_local * wk.active_local[r]
     offered = np.floor(wk.active_local[r] * p.guide_capacity_local + b.program_role_rate * offline_won + 1e-9)
     return {"offline": int(min(n_off * p.offline_capacity, np.floor(wk.willing[r] * g.visitors_per_host + 1e-9))),
             "urban": n_urb * p.urban_event_capacity,
@@ -270,7 +269,7 @@ def metrics(df: pd.DataFrame, per_region: bool) -> dict[str, float]:
         "partner_w52": t.loc[52, "partner"], "partner_w104": t.loc[104, "partner"],
         "members_w104": t.loc[104, "members"],
         "new_fans": t["new_fans"].sum(), "new_partners": t["new_partners"].sum(),
-        "dropouts": t["dropouts"].sum(), "migrants": t.loc[104, "migrant"],
+        "dropouts": t["dropouts"].sum(), "roles_ended": t["roles_ended"].sum(), "migrants": t.loc[104, "migrant"],
         "participants": t["participants"].sum(), "willing_hosts": t["willing_hosts"].sum(),
         "mean_host_burden": df["mean_host_burden"].mean(), "locals_w104": t.loc[104, "local_population"],
     }

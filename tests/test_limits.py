@@ -11,7 +11,7 @@ from sim.engines import run_engine
 from sim.report import summary
 
 ENGINES = ("mesa", "vectorized")
-BASE = ["population=tiny", "policy.guides_per_10k=67", "run.steps=104", "seed=4"]
+BASE = ["population=tiny", "policy.guides=3", "run.steps=104", "seed=4"]
 
 
 def run(engine: str, *extra: str):
@@ -46,8 +46,10 @@ def test_scarce_hosts_are_reported_as_the_limit(engine):
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_scarce_roles_are_reported_as_the_limit(engine):
-    """5 roles per 1,000 locals (1 in this village) and many ready fans: roles, not guides, stop matches."""
-    df = run(engine, "regions.needs_per_1000_locals=5", "population.initial_fan_share=0.3",
+    """5 roles per 1,000 locals (1 in this village), none found by guides, and many ready fans: roles, not
+    guides, stop matches."""
+    df = run(engine, "regions.needs_per_1000_locals=5", "policy.guide_roles_local=0",
+             "population.initial_fan_share=0.3",
              "behaviour.engagement_decay=0.005")
     wk = df[df.step > 0]
     assert wk["bound_roles"].mean() > 0.5 and not wk["bound_local_guides"].any()

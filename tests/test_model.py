@@ -108,7 +108,7 @@ def test_offline_suspension_stops_programs_and_their_cost():
 # on the vectorized engine (tests/test_vectorized.py).
 
 def test_no_programs_and_no_guides_give_no_new_partners():
-    none = {"guides_per_10k": 0.0, "offline_programs_per_year": 0.0, "urban_events_per_year": 0.0,
+    none = {"guides": 0, "offline_programs_per_year": 0.0, "urban_events_per_year": 0.0,
             "online_events_per_year": 0.0}
     for s in range(3):
         cfg = tiny_config(seed=s, run={"steps": 156}, policy=none)
@@ -124,7 +124,7 @@ def test_after_the_funding_cliff_only_what_is_still_paid_costs(engine):
     from sim.config import compose
     from sim.engines import run_engine
 
-    cfg = compose(["population=tiny", "policy.guides_per_10k=200", "policy.funding_years=1",
+    cfg = compose(["population=tiny", "policy.guides=10", "policy.funding_years=1",
                    "policy.self_running_share=0.5", "run.steps=104", f"engine={engine}", "seed=2"])
     df = run_engine(cfg)
     c = cfg.costs

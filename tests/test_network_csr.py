@@ -13,7 +13,7 @@ from sim.network import build_graph, ws_degree
 from sim.network_csr import CSR, bernoulli_positions, build_csr, from_edges, sample_rows, ws_csr, ws_edges
 from sim.population import draw_guides, draw_locals, draw_urban, streams
 
-OVER = ["population=tiny", "policy.guides_per_10k=60", "regions=three"]
+OVER = ["population=tiny", "policy.guides=1", "regions=three"]
 
 
 def csr_to_nx(csr: CSR) -> nx.Graph:

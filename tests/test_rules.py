@@ -40,11 +40,13 @@ def test_offline_suspension_window():
 
 
 def test_guides_per_region_rounds_half_up_and_splits():
-    u, l_ = rules.guides_per_region(2000, 10.0, 0.5, 1)
+    u, l_ = rules.guides_per_region(2, 0.5)
     assert (int(u), int(l_)) == (1, 1)
-    u, l_ = rules.guides_per_region(10_000, 25.0, 0.4, 5)  # 5 per region
+    u, l_ = rules.guides_per_region(5, 0.4)
     assert (int(u), int(l_)) == (2, 3)
-    assert rules.guides_per_region(100, 0.0, 0.5, 1) == (0, 0)
+    u, l_ = rules.guides_per_region(5, 0.5)  # 2.5 rounds half up
+    assert (int(u), int(l_)) == (3, 2)
+    assert rules.guides_per_region(0, 0.5) == (0, 0)
 
 
 def test_guide_active_until_funding_ends_unless_self_running():
@@ -86,7 +88,8 @@ def test_burden_recovers_rises_and_stays_in_bounds():
 
 
 def test_partner_roles_and_match_seats():
-    assert rules.partner_roles(40, 1000) == 40
+    assert rules.partner_roles(40, 1000, 0, 10.0) == 40
+    assert rules.partner_roles(40, 500, 3, 10.0) == 50  # half the locals, three guides' roles
     assert int(rules.match_seats(2, 2.0, 10, 0.2, 40, 10)) == 6
     assert int(rules.match_seats(2, 2.0, 10, 0.2, 40, 39)) == 1  # only free roles
     assert int(rules.match_seats(2, 2.0, 10, 0.2, 40, 45)) == 0  # never negative
@@ -184,6 +187,16 @@ def test_step_down_one_stage_at_most():
     assert rules.step_down(stage, e, 0.1, 0.25).tolist() == [0, 0, 1, 1, 2, 3]
 
 
+def test_next_stage_move_then_match_then_role_end_then_drift():
+    stage = np.array([2, 1, 2, 2, 2, 1])
+    e = np.array([0.9, 0.6, 0.9, 0.1, 0.9, 0.05])
+    moves = np.array([1, 0, 0, 0, 0, 0], bool)
+    matched = np.array([0, 1, 0, 0, 0, 0], bool)
+    ended = np.array([1, 1, 1, 0, 0, 1], bool)  # a fan's "ended role" means nothing
+    assert rules.next_stage(stage, e, moves, matched, ended, 0.1, 0.25).tolist() == [3, 2, 1, 1, 2, 0]
+    assert rules.role_end_probability(0.5) == pytest.approx(1 - np.exp(-0.5 / 52))
+
+
 def test_migration_probability_rises_with_engagement():
     assert rules.migration_probability(0.1, 0.0, 1.0) == 0.0
     low, high = rules.migration_probability(0.1, 0.3, 1.0), rules.migration_probability(0.1, 0.9, 1.0)
@@ -272,3 +285,14 @@ def test_registry_members_join_as_fans_and_stay():
     stages = np.array([rules.INDIFFERENT, rules.FAN, rules.PARTNER, rules.MIGRANT])
     assert rules.registered(np.zeros(4, bool), stages).tolist() == [False, True, True, True]
     assert rules.registered(np.ones(4, bool), np.zeros(4, np.int8)).all()  # drifting back keeps membership
+
+
+def test_donors_give_until_their_lapse_week():
+    assert rules.donating(10.5, 10) and not rules.donating(10.5, 11)
+    assert not rules.donating(0.0, 0)  # never a donor
+    u = np.random.default_rng(0).random(200_000)
+    weeks = rules.donor_lapse_weeks(u, 0.5)
+    # exponential with rate 0.5 a year: mean 104 weeks; the mean of 200,000 draws has a standard error of
+    # 104 / sqrt(200,000) = 0.23 weeks, so 1.5 weeks is more than six standard errors
+    assert weeks.mean() == pytest.approx(104.0, abs=1.5)
+    assert np.all(np.isinf(rules.donor_lapse_weeks(u[:10], 0.0)))

@@ -34,13 +34,13 @@ def test_scenario_composes_cites_a_seed_and_runs(name):
     for file, line in cited:
         if SEEDS_DIR.is_dir():  # the seeds sit beside the repository in the project workspace
             assert int(line) <= len((SEEDS_DIR / file).read_text(encoding="utf-8").splitlines())
-    res = simulate([f"scenario={name}", "population=tiny", "run.steps=30", "policy.guides_per_10k=40"]
+    res = simulate([f"scenario={name}", "population=tiny", "run.steps=30", "policy.guides=2"]
                    if name not in ("no_intervention",) else [f"scenario={name}", "population=tiny", "run.steps=30"])
     check_invariants(res.table, res.config)
 
 
 def test_scenarios_change_what_they_say():
-    assert compose(["scenario=guides_high"]).policy.guides_per_10k > compose([]).policy.guides_per_10k
+    assert compose(["scenario=guides_high"]).policy.guides > compose([]).policy.guides
     online = compose(["scenario=online_only"]).policy
     assert online.offline_programs_per_year == 0 and online.online_events_per_year > 0
     assert compose(["scenario=funding_cliff"]).policy.funding_years == 3
@@ -52,7 +52,7 @@ def test_scenarios_change_what_they_say():
     assert compose(["scenario=targeted"]).policy.targeting > compose([]).policy.targeting
     assert compose(["scenario=skill_matching"]).policy.skill_matching is True
     none = compose(["scenario=no_intervention"]).policy
-    assert none.guides_per_10k == none.offline_programs_per_year == none.urban_events_per_year == 0
+    assert none.guides == none.offline_programs_per_year == none.urban_events_per_year == 0
     assert none.online_events_per_year == 0
 
 
@@ -67,9 +67,9 @@ def test_no_intervention_makes_almost_no_partners_and_costs_nothing():
     res = simulate(["scenario=no_intervention", "population=tiny", "run.steps=104", "seed=1"])
     assert res.table["new_partners"].sum() <= 1
     assert res.table["cost_yen"].sum() == 0
-    base = simulate(["scenario=baseline", "population=tiny", "run.steps=104", "seed=1", "policy.guides_per_10k=40"])
+    base = simulate(["scenario=baseline", "population=tiny", "run.steps=104", "seed=1", "policy.guides=2"])
     assert base.table["new_partners"].sum() > 5
 
 
 def test_override_after_scenario_wins():
-    assert compose(["scenario=guides_high", "policy.guides_per_10k=2"]).policy.guides_per_10k == 2.0
+    assert compose(["scenario=guides_high", "policy.guides=2"]).policy.guides == 2

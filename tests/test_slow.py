@@ -26,7 +26,7 @@ def test_a_million_people_for_a_year_keep_the_invariants_within_the_memory_estim
 
 # Named scenarios of the library on a small population (guides raised so that each side has one).
 MORE = {name: [f"scenario={name}", "population.urban=400", "population.locals_per_region=300",
-               "policy.guides_per_10k=75"] for name in ("hybrid", "covid_suspension", "targeted", "skill_matching",
+               "policy.guides=3"] for name in ("hybrid", "covid_suspension", "targeted", "skill_matching",
                                                         "furusato_donors", "fanclub_high_bar")}
 
 

@@ -16,7 +16,7 @@ from sim.vectorized import VectorizedEngine
 
 from .conftest import check_invariants
 
-SMALL = ["engine=vectorized", "population=tiny", "population.urban=1000", "policy.guides_per_10k=40"]
+SMALL = ["engine=vectorized", "population=tiny", "population.urban=1000", "policy.guides=4"]
 
 
 def run(*overrides: str) -> pd.DataFrame:
@@ -78,7 +78,7 @@ def test_same_seed_same_table_different_seed_different():
 
 def test_no_programs_no_guides_no_new_partners():
     """Without guides and programs there are no match seats (ODD 7.3), so no fan becomes a partner."""
-    df = run("scenario=no_intervention", "policy.guides_per_10k=0", "run.steps=156")  # SMALL's guides overrule
+    df = run("scenario=no_intervention", "policy.guides=0", "run.steps=156")  # SMALL's guides overrule
     assert df["new_partners"].sum() == 0 and df["matches"].sum() == 0
     assert df["guide_contacts"].sum() == 0 and df["participants"].sum() == 0 and df["cost_yen"].sum() == 0
 
@@ -114,7 +114,7 @@ def test_directions():
     fans. Means over 12 seeds, one-sided Welch tests at the 1% level; each effect was several
     standard errors wide at these sizes in development."""
     for more, less, column, steps in [
-        (["policy.guides_per_10k=80"], ["policy.guides_per_10k=20"], "new_partners", 156),
+        (["policy.guides=8"], ["policy.guides=2"], "new_partners", 156),
         (["scenario=programs_high"], ["scenario=programs_low"], "participants", 104),
         (["policy.entry_bar=0"], ["policy.entry_bar=1"], "new_fans", 104),
     ]:

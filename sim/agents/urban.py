@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import mesa
 
 from sim import rules
-from sim.engines import DROPOUTS, NEW_FANS, NEW_MIGRANTS, NEW_PARTNERS, SEAT_KINDS
+from sim.engines import DROPOUTS, NEW_FANS, NEW_MIGRANTS, NEW_PARTNERS, ROLES_ENDED, SEAT_KINDS
 
 if TYPE_CHECKING:
     from sim.model import RelationshipModel
@@ -19,7 +19,8 @@ class UrbanResident(mesa.Agent):
     Attributes:
         node: node id in the network (equals the index in the initial arrays).
         region: candidate region: the region the person relates to (or would, while indifferent).
-        roots, theme, skilled, donor: ゆかり, matching theme interest, a skill regions lack, donor.
+        roots, theme, skilled: ゆかり, matching theme interest, a skill regions lack.
+        donor_until: week the person stops donating (0: never donates; ``rules.donating``).
         online: online affinity in [0, 1].
         life: life stage index (young, family, midlife, senior).
         stage: rules.INDIFFERENT, FAN, PARTNER or MIGRANT.
@@ -30,7 +31,7 @@ class UrbanResident(mesa.Agent):
     model: RelationshipModel
 
     def __init__(self, model: RelationshipModel, node: int, region: int, roots: bool, theme: bool, skilled: bool,
-                 donor: bool, online: float, life: int, stage: int, engagement: float) -> None:
+                 donor_until: float, online: float, life: int, stage: int, engagement: float) -> None:
         super().__init__(model)
         self.node = node
         self.region = int(region)
@@ -39,7 +40,7 @@ class UrbanResident(mesa.Agent):
         p = model.cfg.policy
         self.tied = bool(rules.targeted(self.roots, self.theme, p.target_roots, p.target_theme))
         self.skilled = bool(skilled)
-        self.donor = bool(donor)
+        self.donor_until = float(donor_until)
         self.online = float(online)
         self.life = int(life)
         self.stage = int(stage)
@@ -50,6 +51,7 @@ class UrbanResident(mesa.Agent):
 
     def _clear_week(self) -> None:
         self.frac = 0.0
+        self.role_ended = False
         self.won = dict.fromkeys(SEAT_KINDS, 0)  # seats won this week, by kind (sim.engines.SEAT_KINDS)
 
     def engages(self, region: int) -> bool:
@@ -73,7 +75,7 @@ class UrbanResident(mesa.Agent):
         self.frac = self.exposure()
         weight = m.outreach_weight[self.tied]
         p_off, p_urb, p_on = rules.apply_probabilities(self.stage, self.online, weight, cfg.regions.remoteness, b)
-        u = m.rng.random(4)
+        u = m.rng.random(5)
         if u[0] < p_off:
             m.apply("offline", r, self)
         if u[1] < p_urb:
@@ -86,9 +88,11 @@ class UrbanResident(mesa.Agent):
         elif self.stage == rules.FAN:
             if self.engagement >= b.partner_threshold:
                 m.apply("match", r, self, m.match_weight[self.skilled])
-        elif u[3] < rules.migration_probability(b.life_event_rates[self.life], self.engagement,
-                                                 b.migrate_engagement_power):
-            m.apply("move", r, self)
+        else:
+            if u[3] < rules.migration_probability(b.life_event_rates[self.life], self.engagement,
+                                                  b.migrate_engagement_power):
+                m.apply("move", r, self)
+            self.role_ended = bool(u[4] < m.role_end_probability)
 
     def advance(self) -> None:
         """Apply this week's outcome: conversion, engagement, step up, or drift down (ODD 3, step 5)."""
@@ -100,7 +104,8 @@ class UrbanResident(mesa.Agent):
         won = self.won
         flows = m.this_week.flows[self.region]
         if self.stage == rules.INDIFFERENT:
-            hazard = rules.passive_hazard(self.tied, self.frac, self.donor, p.targeting, p.donor_path, b)
+            donor = rules.donating(self.donor_until, m.week)
+            hazard = rules.passive_hazard(self.tied, self.frac, donor, p.targeting, p.donor_path, b)
             prob = rules.conversion_probability(hazard, won["contact"], won["urban"], won["online"], p.entry_bar,
                                                 p.online_effect, b)
             if m.rng.random() < prob:
@@ -110,19 +115,18 @@ class UrbanResident(mesa.Agent):
                 flows[NEW_FANS] += 1
             return
         gain = rules.engagement_gain(won["offline"], won["urban"], won["online"], won["match"], self.frac,
-                                     self.donor and p.donor_path, p.online_effect, b)
+                                     rules.donating(self.donor_until, m.week) and p.donor_path,
+                                     p.online_effect, b)
         self.engagement = float(rules.engagement_update(self.engagement, gain, b.engagement_decay))
-        if won["move"]:
-            self.stage = rules.MIGRANT
+        new = int(rules.next_stage(self.stage, self.engagement, won["move"], won["match"], self.role_ended,
+                                   b.fan_floor, b.partner_floor))
+        if new == rules.MIGRANT:
             flows[NEW_MIGRANTS] += 1
             m.arrivals.append(self)
-        elif won["match"]:
-            self.stage = rules.PARTNER
+        elif new > self.stage:
             flows[NEW_PARTNERS] += 1
-        else:
-            new = int(rules.step_down(self.stage, self.engagement, b.fan_floor, b.partner_floor))
-            if new < self.stage:
-                flows[DROPOUTS] += 1
-                self.stage = new
-                if new == rules.INDIFFERENT:
-                    self.engagement = 0.0
+        elif new < self.stage:
+            flows[ROLES_ENDED if self.role_ended else DROPOUTS] += 1
+            if new == rules.INDIFFERENT:
+                self.engagement = 0.0
+        self.stage = new
