@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: run test test-slow lint bench docs clean
+.PHONY: run test test-slow lint bench docs scenarios clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ lint: $(STAMP)
 ## speed and memory of both engines (includes the 46.78M-person run, about 10 minutes)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run $(ARGS)
+
+## every scenario against the baseline with paired seeds: docs/SCENARIOS.md (ARGS="--seeds 20 ..." to change)
+scenarios: $(STAMP)
+	$(BIN)/python -m experiments.scenarios $(ARGS)
 
 ## regenerate the parameter table of docs/ODD.md from sim/params.py
 docs: $(STAMP)

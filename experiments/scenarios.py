@@ -1,0 +1,654 @@
+"""Every named scenario against the baseline with paired seeds: writes docs/SCENARIOS.md.
+
+Usage::
+
+    python -m experiments.scenarios [--seeds 10] [--urban 100000] [--steps 520] [--engine vectorized]
+        [--jobs N] [--out docs/SCENARIOS.md] [--scenarios a,b,...] [extra Hydra overrides ...]
+
+Design. For each seed s = 1..S the baseline and every scenario run with the same seed. The model draws
+all its random numbers from generators spawned from the seed, so a scenario and the baseline of the same
+seed share their random numbers (common random numbers) and the per-seed difference cancels much of the
+run-to-run noise: a paired design, analysed with paired differences. The baseline runs once per seed and
+serves every scenario. Runs are spread over processes with joblib.
+
+The statistics are pure functions of a DataFrame of per-seed metrics (one row per scenario and seed,
+``metrics_of`` gives a run's row): ``paired_differences`` pairs scenario and baseline by the seed column
+(never by row position), ``t_interval`` gives the mean difference and its t-interval, ``cost_ratio`` the
+cost per added unit with a paired percentile bootstrap, and ``compare`` puts them together per scenario.
+``render`` turns that into the markdown. They are tested on hand-made frames without running the model.
+
+Only the public API of ``sim`` is used (``simulate``, ``sim.table.totals``, ``sim.config.ConfigError``)
+and only the columns ``step``, ``fan``, ``partner``, ``members``, ``new_migrants``, ``local_population``,
+``cost_yen`` and every ``bound_*`` column are read, so new columns in later model versions change nothing.
+
+Bad arguments stop with one line on stderr (the flag, the value, what is allowed), exit status 2 and no
+file written. Both output files are written atomically (temporary file beside the target, then renamed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import math
+import os
+import re
+import shlex
+import sys
+import time
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import numpy as np
+
+if TYPE_CHECKING:  # pandas, scipy and sim are imported when needed: bad arguments are refused at once
+    import pandas as pd
+
+PROG = "python -m experiments.scenarios"
+ROOT = Path(__file__).resolve().parent.parent
+CONF_DIR = ROOT / "conf"
+BASELINE = "baseline"
+DEFAULT_OUT = Path("docs/SCENARIOS.md")
+METRICS_PATH = Path("results/scenarios/metrics.parquet")  # relative to the working directory, like results/runs
+
+LEVEL = 0.95  # confidence level of every interval
+MIN_SHARE = 0.10  # a limit is listed when it bound in at least this share of weeks
+N_RESAMPLES = 9999  # bootstrap resamples of the cost ratios
+BOOTSTRAP_SEED = 20240  # fixed, so that the report is the same every time it is generated
+
+# metric -> (English, Japanese, what it is); the order of the table's columns
+METRICS: dict[str, tuple[str, str, str]] = {
+    "fans": ("fans", "ファン", "fans at the final week"),
+    "partners": ("partners", "パートナー", "partners at the final week"),
+    "members": ("members", "登録会員", "registry members at the final week"),
+    "migrants": ("migrants", "移住者", "moves over the whole run (sum of the weekly new migrants)"),
+    "local_population": ("local population", "地域人口", "local residents at the final week"),
+    "cost_yen": ("public cost", "公費", "public yen spent over the whole run"),
+}
+PER_UNIT = {"partners": ("cost per added partner", "パートナー1人増当たり公費"),
+            "migrants": ("cost per added migrant", "移住者1人増当たり公費")}
+LIMIT_PREFIX = "bound_"
+KEY_COLUMNS = ("scenario", "seed")
+# keys the flags set: an extra override may not set them as well
+FLAG_KEYS = {"scenario": "--scenarios", "seed": "--seeds", "engine": "--engine", "population.urban": "--urban",
+             "run.steps": "--steps"}
+
+
+class BadArgument(Exception):
+    """A command-line value that is not allowed: the message is one line naming the flag, the value and what
+    is allowed."""
+
+
+# ------------------------------------------------------------------------------------------ the scenarios
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A named scenario: the file stem of conf/scenario/<name>.yaml and its header's titles and source."""
+
+    name: str
+    en: str
+    ja: str
+    source: str
+
+    @property
+    def short_ja(self) -> str:
+        """The Japanese title without its parenthesised details."""
+        return re.split("[（：]", self.ja, maxsplit=1)[0].strip()
+
+
+def load_scenarios(folder: Path = CONF_DIR / "scenario") -> dict[str, Scenario]:
+    """Every scenario in ``folder`` by name (sorted), its titles and source read from the file's header
+    comments: the English title, the Japanese title, then ``# Source: ...``."""
+    out = {}
+    for path in sorted(folder.glob("*.yaml")):
+        lines = [ln[1:].strip() for ln in path.read_text(encoding="utf-8").splitlines() if ln.startswith("#")]
+        lines = [ln for ln in lines if ln and not ln.startswith("@package")]
+        source = next((ln.removeprefix("Source:").strip() for ln in lines if ln.startswith("Source:")), "")
+        titles = [ln for ln in lines if not ln.startswith("Source:")] + ["", ""]
+        out[path.stem] = Scenario(path.stem, titles[0], titles[1], source)
+    return out
+
+
+def engines(folder: Path = CONF_DIR / "engine") -> tuple[str, ...]:
+    """The engines the configuration offers (file stems of conf/engine)."""
+    return tuple(sorted(p.stem for p in folder.glob("*.yaml")))
+
+
+# -------------------------------------------------------------------------------------------- the runs
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a report is made of: which scenarios, how many seeds, population, horizon, engine, overrides."""
+
+    scenarios: tuple[str, ...]
+    seeds: int = 10
+    urban: int = 100_000
+    steps: int = 520
+    engine: str = "vectorized"
+    overrides: tuple[str, ...] = ()
+    out: Path = DEFAULT_OUT
+    default_scenarios: bool = field(default=True, compare=False)  # no --scenarios given: all of them
+
+    def overrides_for(self, scenario: str, seed: int) -> list[str]:
+        """The Hydra overrides of one run."""
+        return [f"scenario={scenario}", f"engine={self.engine}", f"population.urban={self.urban}",
+                f"run.steps={self.steps}", f"seed={seed}", "run.progress=off", *self.overrides]
+
+    def runs(self) -> list[tuple[str, int]]:
+        """(scenario, seed) of every run: the baseline once per seed, then each other scenario per seed."""
+        names = [BASELINE] + [s for s in self.scenarios if s != BASELINE]
+        return [(name, seed) for seed in range(1, self.seeds + 1) for name in names]
+
+    def command(self) -> str:
+        """The command that regenerates the report (the number of jobs does not change it)."""
+        args = ["python", "-m", "experiments.scenarios", "--seeds", str(self.seeds), "--urban", str(self.urban),
+                "--steps", str(self.steps), "--engine", self.engine]
+        if not self.default_scenarios:
+            args += ["--scenarios", ",".join(self.scenarios)]
+        if self.out != DEFAULT_OUT:
+            args += ["--out", str(self.out)]
+        return shlex.join(args + list(self.overrides))
+
+
+def metrics_of(table: pd.DataFrame) -> dict[str, float]:
+    """One run's metrics from its per-week table: final fans, partners, members and local population, the
+    run's migrants (sum of the weekly ``new_migrants``) and public cost (sum of ``cost_yen``), and for each
+    limit (every ``bound_*`` column) the share of weeks after step 0 in which it bound in any region."""
+    from sim.table import totals
+
+    tot = totals(table).sort_values("step")
+    last = tot.iloc[-1]
+    out = {"fans": float(last["fan"]), "partners": float(last["partner"]), "members": float(last["members"]),
+           "migrants": float(tot["new_migrants"].sum()), "local_population": float(last["local_population"]),
+           "cost_yen": float(tot["cost_yen"].sum())}
+    limits = sorted(c for c in table.columns if c.startswith(LIMIT_PREFIX))
+    weekly = table.loc[table["step"] > 0].groupby("step")[limits].any()  # any region, per week
+    for c in limits:
+        out[c] = float(weekly[c].mean()) if len(weekly) else 0.0
+    return out
+
+
+def run_one(settings: Settings, scenario: str, seed: int) -> dict[str, Any]:
+    """Run one scenario with one seed; its row of the metrics frame."""
+    from sim import simulate
+
+    res = simulate(overrides=settings.overrides_for(scenario, seed))
+    return {"scenario": scenario, "seed": seed, **metrics_of(res.table)}
+
+
+def collect(settings: Settings, jobs: int = 1, progress: bool = False) -> pd.DataFrame:
+    """Every run of ``settings`` in ``jobs`` processes (1: in this one); the metrics frame, one row per
+    scenario and seed, ordered by scenario (as requested, baseline first) and seed."""
+    import pandas as pd
+    from tqdm import tqdm
+
+    runs = settings.runs()
+    rows: list[dict[str, Any]] = []
+    with tqdm(total=len(runs), unit="run", file=sys.stderr, disable=not progress, leave=False) as bar:
+        if jobs == 1:
+            for scenario, seed in runs:
+                rows.append(run_one(settings, scenario, seed))
+                bar.update()
+        else:
+            from joblib import Parallel, delayed
+
+            parallel = Parallel(n_jobs=min(jobs, len(runs)), return_as="generator_unordered")
+            for row in parallel(delayed(run_one)(settings, scenario, seed) for scenario, seed in runs):
+                rows.append(row)
+                bar.update()
+    order = {name: i for i, name in enumerate(dict.fromkeys([BASELINE, *settings.scenarios]))}
+    df = pd.DataFrame(rows)
+    df = df.sort_values(["scenario", "seed"], key=lambda c: c.map(order) if c.name == "scenario" else c)
+    limits = sorted(c for c in df.columns if c.startswith(LIMIT_PREFIX))
+    df[limits] = df[limits].fillna(0.0)  # a limit some runs do not report did not bind in them
+    return df[[*KEY_COLUMNS, *METRICS, *limits]].reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------------------- the statistics
+
+
+def _by_seed(metrics: pd.DataFrame, scenario: str, columns: Sequence[str]) -> pd.DataFrame:
+    """The rows of one scenario indexed by seed (sorted); each seed at most once."""
+    rows = metrics.loc[metrics["scenario"] == scenario]
+    if rows.empty:
+        raise KeyError(f"no runs of scenario {scenario!r}")
+    if rows["seed"].duplicated().any():
+        raise ValueError(f"scenario {scenario!r} has several runs with the same seed")
+    return rows.set_index("seed")[list(columns)].astype(float).sort_index()
+
+
+def paired_differences(metrics: pd.DataFrame, scenario: str, baseline: str = BASELINE,
+                       columns: Sequence[str] = tuple(METRICS)) -> pd.DataFrame:
+    """Scenario minus baseline for each seed, paired by the ``seed`` column (index: seed, sorted).
+
+    Pairing by seed, not by row order, is what makes the differences paired: the two runs of a seed share
+    their random numbers. Both must have been run with the same seeds (else ValueError).
+    """
+    a, b = _by_seed(metrics, scenario, columns), _by_seed(metrics, baseline, columns)
+    if not a.index.equals(b.index):
+        raise ValueError(f"{scenario!r} and {baseline!r} were run with different seeds: "
+                         f"{list(a.index)} and {list(b.index)}")
+    return a - b
+
+
+def t_interval(values: Iterable[float], level: float = LEVEL) -> tuple[float, float, float]:
+    """Mean of ``values`` and its two-sided t-interval (Student's t with n - 1 degrees of freedom).
+
+    Values that are all equal give the interval [mean, mean]."""
+    from scipy import stats
+
+    x = np.asarray(list(values), dtype=float)
+    if x.size < 2:
+        raise ValueError(f"a t-interval needs at least 2 values, got {x.size}")
+    mean = float(x.mean())
+    half = float(stats.t.ppf(0.5 + level / 2, x.size - 1)) * float(x.std(ddof=1)) / math.sqrt(x.size)
+    return mean, mean - half, mean + half
+
+
+def cost_ratio(d_cost: Iterable[float], d_units: Iterable[float], level: float = LEVEL,
+               n_resamples: int = N_RESAMPLES, random_state: int = BOOTSTRAP_SEED) -> tuple[float, float, float]:
+    """Cost per added unit, mean Δcost / mean Δunits, and its percentile bootstrap interval.
+
+    The bootstrap resamples seeds (``paired``: a seed's Δcost and Δunits stay together) with a fixed
+    random state. Meaningful only when Δunits is clearly positive (``compare`` checks that). A resample
+    whose mean Δunits is not above 0 adds no unit: its ratio is unbounded (±inf, the sign of its Δcost;
+    0 if it costs nothing extra either), so an interval bound can be infinite."""
+    from scipy import stats
+
+    c, u = np.asarray(list(d_cost), dtype=float), np.asarray(list(d_units), dtype=float)
+    if c.shape != u.shape or c.size < 2:
+        raise ValueError(f"cost_ratio needs two equally long series of at least 2 values, got {c.size}, {u.size}")
+
+    def ratio(cost: np.ndarray, units: np.ndarray, axis: int = -1) -> np.ndarray:
+        mc, mu = np.mean(cost, axis=axis), np.mean(units, axis=axis)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(mu > 0, mc / mu, np.where(mc == 0, 0.0, np.copysign(np.inf, mc)))
+
+    point = float(ratio(c, u))
+    alpha = (1 - level) / 2
+    with warnings.catch_warnings():  # an interpolation between two infinite resamples: handled below
+        warnings.simplefilter("ignore", RuntimeWarning)
+        warnings.simplefilter("ignore", stats.DegenerateDataWarning)
+        res = stats.bootstrap((c, u), ratio, n_resamples=n_resamples, paired=True, vectorized=True,
+                              confidence_level=level, method="percentile",
+                              random_state=np.random.default_rng(random_state))
+    lo, hi = float(res.confidence_interval.low), float(res.confidence_interval.high)
+    if math.isnan(lo) or math.isnan(hi):  # the percentile fell among infinite resamples: take it unblended
+        q = np.quantile(res.bootstrap_distribution, [alpha, 1 - alpha], method="inverted_cdf")
+        lo, hi = float(q[0]), float(q[1])
+    return point, lo, hi
+
+
+def limit_columns(metrics: pd.DataFrame) -> list[str]:
+    """The limit columns of a metrics frame (every ``bound_*``), sorted."""
+    return sorted(c for c in metrics.columns if c.startswith(LIMIT_PREFIX))
+
+
+def compare(metrics: pd.DataFrame, scenarios: Sequence[str] | None = None, baseline: str = BASELINE,
+            level: float = LEVEL, random_state: int = BOOTSTRAP_SEED) -> pd.DataFrame:
+    """One row per scenario (default: every scenario in ``metrics`` but the baseline, in order).
+
+    Columns: ``scenario``, ``seeds``; for each metric ``<m>`` the mean paired difference ``<m>`` and its
+    t-interval ``<m>_lo``, ``<m>_hi``; ``per_partner`` and ``per_migrant`` (mean Δcost / mean Δunits, with
+    ``_lo`` and ``_hi`` from the paired bootstrap; NaN when the Δunits interval does not lie above 0, where
+    a cost per added unit means nothing); and for each limit its mean share of weeks bound in the scenario.
+    """
+    import pandas as pd
+
+    if scenarios is None:
+        scenarios = [s for s in dict.fromkeys(metrics["scenario"]) if s != baseline]
+    limits = limit_columns(metrics)
+    rows = []
+    for name in scenarios:
+        d = paired_differences(metrics, name, baseline)
+        row: dict[str, Any] = {"scenario": name, "seeds": len(d)}
+        for m in METRICS:
+            row[m], row[f"{m}_lo"], row[f"{m}_hi"] = t_interval(d[m], level)
+        for unit in PER_UNIT:
+            key = f"per_{unit.removesuffix('s')}"
+            if row[f"{unit}_lo"] > 0:
+                row[key], row[f"{key}_lo"], row[f"{key}_hi"] = cost_ratio(d["cost_yen"], d[unit], level,
+                                                                           random_state=random_state)
+            else:
+                row[key] = row[f"{key}_lo"] = row[f"{key}_hi"] = math.nan
+        own = metrics.loc[metrics["scenario"] == name, limits]
+        row.update({c: float(own[c].mean()) for c in limits})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def levels(metrics: pd.DataFrame, scenario: str = BASELINE) -> dict[str, float]:
+    """Mean over seeds of every metric and limit share of one scenario."""
+    own = metrics.loc[metrics["scenario"] == scenario]
+    return {c: float(own[c].mean()) for c in [*METRICS, *limit_columns(metrics)]}
+
+
+# ------------------------------------------------------------------------------------------ the markdown
+
+
+def fmt_count(x: float, signed: bool = True, digits: int | None = None) -> str:
+    """A count with thousands separators and ``digits`` decimals (default: none from 100 on, one below,
+    for means over seeds)."""
+    if x == 0:
+        return "0"
+    if not math.isfinite(x):
+        return "∞" if x > 0 else "-∞"
+    if digits is None:
+        digits = 0 if abs(x) >= 100 else 1
+    return f"{x:{'+' if signed else ''},.{digits}f}"
+
+
+def fmt_yen(x: float, signed: bool = True) -> str:
+    """Yen as ¥ with 億 (10^8, two decimals) from ¥1億 on, 万 (10^4, whole) from ¥1万 on, plain below."""
+    if x == 0:
+        return "¥0"
+    if not math.isfinite(x):
+        return "∞" if x > 0 else "-∞"
+    sign = "-" if x < 0 else "+" if signed else ""
+    a = abs(x)
+    if round(a / 1e4) >= 10_000:
+        body = f"{a / 1e8:,.2f}億"
+    elif round(a / 1e4) >= 1:
+        body = f"{a / 1e4:,.0f}万"
+    else:
+        body = f"{a:,.0f}"
+    return f"{sign}¥{body}"
+
+
+def _cell(value: float, lo: float, hi: float, yen: bool = False) -> str:
+    """``value [lo, hi]``, the value in bold when the interval excludes 0; counts with the same number of
+    decimals in all three (none if any of them reaches 100)."""
+    digits = 0 if max(abs(value), abs(lo), abs(hi)) >= 100 else 1
+    fmt: Callable[[float], str] = fmt_yen if yen else functools.partial(fmt_count, digits=digits)
+    shown = fmt(value)
+    if lo > 0 or hi < 0:
+        shown = f"**{shown}**"
+    return f"{shown} [{fmt(lo)}, {fmt(hi)}]"
+
+
+def limits_text(shares: Mapping[str, float], min_share: float = MIN_SHARE) -> str:
+    """The limits bound in at least ``min_share`` of weeks, most frequent first: ``roles 87%, hosts 12%``."""
+    bound = sorted(((v, k) for k, v in shares.items() if k.startswith(LIMIT_PREFIX) and v >= min_share),
+                   key=lambda t: (-t[0], t[1]))
+    if not bound:
+        return "none"
+    return ", ".join(f"{k.removeprefix(LIMIT_PREFIX).replace('_', ' ')} {v:.0%}" for v, k in bound)
+
+
+def header_row() -> list[str]:
+    """The table's column headers, English and Japanese."""
+    return (["scenario シナリオ"] + [f"Δ {en} {ja}" for en, ja, _ in METRICS.values()]
+            + [f"{en} {ja}" for en, ja in PER_UNIT.values()] + ["limits that bound 制約となった上限"])
+
+
+def table_rows(comparison: pd.DataFrame, scenarios: Mapping[str, Scenario]) -> list[list[str]]:
+    """One list of cells per scenario of ``comparison``."""
+    rows = []
+    for r in comparison.to_dict("records"):
+        sc = scenarios.get(r["scenario"])
+        cells = [f"`{r['scenario']}` {sc.short_ja}" if sc else f"`{r['scenario']}`"]
+        for m in METRICS:
+            cells.append(_cell(r[m], r[f"{m}_lo"], r[f"{m}_hi"], yen=m == "cost_yen"))
+        for unit in PER_UNIT:
+            key = f"per_{unit.removesuffix('s')}"
+            if math.isnan(r[key]):
+                cells.append("—")
+            else:
+                cells.append(f"{fmt_yen(r[key], signed=False)} [{fmt_yen(r[key + '_lo'], signed=False)}, "
+                             f"{fmt_yen(r[key + '_hi'], signed=False)}]")
+        cells.append(limits_text({str(k): v for k, v in r.items()}))
+        rows.append(cells)
+    return rows
+
+
+def _markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    align = [":---"] + ["---:"] * (len(header) - 2) + [":---"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
+    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def render(comparison: pd.DataFrame, metrics: pd.DataFrame, settings: Settings,
+           scenarios: Mapping[str, Scenario]) -> str:
+    """docs/SCENARIOS.md: how it was made, how to read it, the baseline's levels, the table, the legend.
+
+    Nothing in it depends on the date, the machine or the number of jobs, so that regenerating it with the
+    same command gives the same file."""
+    s = settings
+    base = levels(metrics, BASELINE)
+    extra = (f"; extra overrides: `{' '.join(s.overrides)}`" if s.overrides else "")
+    lvl = ", ".join(f"{en} {fmt_yen(base[m], signed=False) if m == 'cost_yen' else fmt_count(base[m], False)}"
+                    for m, (en, _, _) in METRICS.items())
+    pct = f"{LEVEL:.0%}"
+    fixed = (metrics.groupby("scenario")["cost_yen"].nunique() == 1).all()
+    fixed_cost = (" Public cost is the same for every seed of a scenario here (it follows the calendar and "
+                  "the paid guides, not chance), so its intervals have no width." if fixed else "")
+    parts = [
+        "# Scenarios against the baseline — シナリオ比較",
+        "",
+        "Generated by the command below (`make scenarios` runs it with the defaults); do not edit by hand.",
+        "",
+        "```sh",
+        s.command(),
+        "```",
+        "",
+        f"Settings: {s.seeds} seeds (1–{s.seeds}) "
+        f"per scenario, {s.urban:,} urban residents, {s.steps:,} weeks ({s.steps / 52:.1f} years), engine "
+        f"`{s.engine}`{extra}. The per-seed metrics of every run are written to `{METRICS_PATH}`.",
+        "",
+        "## How to read this",
+        "",
+        f"Every scenario and the baseline are run with the same seeds 1–{s.seeds}; a seed's two runs share their "
+        "random numbers (common random numbers), so each cell is the mean over seeds of the paired difference "
+        f"scenario − baseline (Δ), followed by its {pct} t-interval [low, high] over seeds. **Bold**: the "
+        "interval excludes 0, the difference is more than run-to-run noise. Fans, partners, members and local "
+        "population are counts at the final week, migrants the moves over the whole run, public cost the yen "
+        "spent over the whole run (¥, in 万 = 10,000 and 億 = 100,000,000). Cost per added partner (migrant) is "
+        f"mean Δcost ÷ mean Δpartners (Δmigrants) with a {pct} percentile bootstrap interval over seeds (seeds "
+        "resampled with their pair kept together, fixed random state); — means the Δpartners (Δmigrants) "
+        "interval includes 0 or Δ ≤ 0, where a cost per added unit has no meaning; ¥0 means the gain came "
+        "at no added public cost, ∞ that some resamples added no unit. Limits that bound: the "
+        f"capacities that bound (more people wanted them than they allowed, in any region) in at least "
+        f"{MIN_SHARE:.0%} of the scenario's weeks, with that share (mean over seeds). An outcome held at such a "
+        "limit is set by the capacity, not by the policy alone. With many cells at 95% each, about one "
+        "interval in twenty excludes 0 by chance where the scenario changes nothing: a lone bold cell "
+        "near 0 is weak evidence." + fixed_cost,
+        "",
+        f"Baseline levels (mean over seeds): {lvl}; limits that bound: {limits_text(base)}.",
+        "",
+        _markdown_table(header_row(), table_rows(comparison, scenarios)),
+        "",
+        "— : the Δ interval of partners (migrants) includes 0 or Δ ≤ 0: no cost per added unit.",
+        "",
+        "## Scenarios",
+        "",
+    ]
+    for name in dict.fromkeys([BASELINE, *comparison["scenario"]]):
+        sc = scenarios.get(name)
+        if sc is not None:
+            parts.append(f"- `{name}` — {sc.en} / {sc.ja} — Source: {sc.source}")
+    return "\n".join(parts) + "\n"
+
+
+# ---------------------------------------------------------------------------------------- command line
+
+
+@dataclass(frozen=True)
+class Options:
+    """A parsed command line."""
+
+    settings: Settings
+    jobs: int
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises BadArgument instead of printing usage and exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise BadArgument(message)
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
+def _int(flag: str, text: str, minimum: int) -> int:
+    if not re.fullmatch(r"[+-]?\d+", text.strip()) or int(text) < minimum:
+        raise BadArgument(f"{flag}: {text!r} not allowed; allowed: a whole number >= {minimum}")
+    return int(text)
+
+
+ALLOWED = {"--seeds": "a whole number >= 2", "--urban": "a whole number >= 1", "--steps": "a whole number >= 1",
+           "--engine": "one of the engines", "--jobs": "a whole number >= 1", "--out": "a file path",
+           "--scenarios": "scenario names separated by commas"}
+
+
+def parse_args(argv: Sequence[str]) -> Options:
+    """Check the command line (flags and extra overrides) without running anything; BadArgument if wrong."""
+    ap = _Parser(prog=PROG, allow_abbrev=False, description=__doc__.splitlines()[0] if __doc__ else None)
+    ap.add_argument("--seeds", default="10", help="seeds 1..S per scenario (>= 2; default 10)")
+    ap.add_argument("--urban", default="100000", help="urban residents (population.urban; default 100000)")
+    ap.add_argument("--steps", default="520", help="weeks (run.steps; default 520)")
+    ap.add_argument("--engine", default="vectorized", help="engine (default vectorized)")
+    ap.add_argument("--jobs", default=str(_cores()), help="processes (default: the number of cores)")
+    ap.add_argument("--out", default=str(DEFAULT_OUT), help=f"markdown report (default {DEFAULT_OUT})")
+    ap.add_argument("--scenarios", default=None, help="comma-separated scenario names (default: all)")
+    try:
+        ns, rest = ap.parse_known_args(list(argv))
+    except BadArgument as exc:  # argparse's own complaint, e.g. a flag without its value
+        text = str(exc)
+        m = re.match(r"argument (--[a-z]+): (.*)", text)
+        if m:
+            raise BadArgument(f"{m.group(1)}: {m.group(2)}; allowed: {ALLOWED.get(m.group(1), '')}") from None
+        raise
+    known = load_scenarios()
+    for item in rest:
+        if item.startswith("-"):
+            raise BadArgument(f"unknown flag {item!r}; allowed: {', '.join(ALLOWED)} and key=value overrides")
+        key = item.lstrip("+~").split("=", 1)[0]
+        if "=" not in item or not key:
+            raise BadArgument(f"override {item!r} not allowed; allowed: key=value (Hydra syntax)")
+        if key in FLAG_KEYS:
+            raise BadArgument(f"override {item!r} not allowed: {key} is set by {FLAG_KEYS[key]}; allowed: "
+                              "overrides of other keys")
+    seeds = _int("--seeds", ns.seeds, 2)
+    urban = _int("--urban", ns.urban, 1)
+    steps = _int("--steps", ns.steps, 1)
+    jobs = _int("--jobs", ns.jobs, 1)
+    if ns.engine not in engines():
+        raise BadArgument(f"--engine: {ns.engine!r} not allowed; allowed: {', '.join(engines())}")
+    if ns.scenarios is None:
+        names = tuple(n for n in known if n != BASELINE)
+    else:
+        names = tuple(dict.fromkeys(n.strip() for n in ns.scenarios.split(",")))
+        bad = [n for n in names if n not in known]
+        if bad or not names:
+            raise BadArgument(f"--scenarios: {bad[0] if bad else ns.scenarios!r} not allowed; allowed: "
+                              f"comma-separated names from {', '.join(known)}")
+    out = Path(ns.out)
+    settings = Settings(scenarios=names, seeds=seeds, urban=urban, steps=steps, engine=ns.engine,
+                        overrides=tuple(rest), out=out, default_scenarios=ns.scenarios is None)
+    return Options(settings=settings, jobs=jobs)
+
+
+def check_writable(path: Path, flag: str | None = None) -> None:
+    """BadArgument unless ``path`` can be written: not a folder, and its nearest existing ancestor a
+    folder we may write in (``flag``'s target must have an existing parent folder)."""
+    name = f"{flag}: {str(path)!r}" if flag else f"output {str(path)!r}"
+    if path.is_dir():
+        raise BadArgument(f"{name} not allowed: it is a folder; allowed: a file path")
+    parent = path.parent
+    if flag is not None and not parent.is_dir():
+        raise BadArgument(f"{name} not allowed: folder {str(parent)!r} does not exist; allowed: a file in an "
+                          "existing folder")
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise BadArgument(f"{name} not allowed: {str(parent)!r} cannot be written; allowed: a writable place")
+
+
+def check_model(settings: Settings) -> None:
+    """Let the model validate the settings and overrides with a run of one week (nothing written);
+    BadArgument naming the flag when it refuses a value a flag set. The horizon itself is checked when
+    the runs start (``main`` turns a refusal there into the same one line, still before writing)."""
+    from sim import simulate
+    from sim.config import ConfigError
+
+    try:
+        simulate(overrides=settings.overrides_for(BASELINE, 1) + ["run.steps=1"])
+    except ConfigError as exc:
+        raise BadArgument(_flag_message(exc)) from None
+
+
+def _flag_message(exc: Exception) -> str:
+    """A model's one-line refusal, with the key a flag sets named as that flag."""
+    text = " ".join(str(exc).split())
+    for key, flag in FLAG_KEYS.items():
+        if text.startswith(f"{key}:") or text.startswith(f"{key}="):
+            return f"{flag} ({key}){text[len(key):]}"
+    return text
+
+
+def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
+    """Call ``write`` on a new temporary file beside ``path`` (mode 0666 less the umask, as ``open`` gives)
+    and rename it to ``path``; on failure the temporary file is removed and ``path`` is untouched."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp"
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the comparison and write the report and the per-seed metrics; the exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        opts = parse_args(argv)
+        settings = opts.settings
+        check_writable(settings.out, "--out")
+        check_writable(METRICS_PATH)
+        check_model(settings)
+    except BadArgument as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 2
+    from sim.config import ConfigError
+
+    t0 = time.perf_counter()
+    runs = len(settings.runs())
+    try:
+        metrics = collect(settings, jobs=opts.jobs, progress=sys.stderr.isatty())
+    except ConfigError as exc:  # a scenario refused together with the overrides: still nothing written
+        print(f"{PROG}: {_flag_message(exc)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; nothing written", file=sys.stderr)
+        return 130
+    comparison = compare(metrics, settings.scenarios)
+    text = render(comparison, metrics, settings, load_scenarios())
+    try:
+        atomic_write(METRICS_PATH, lambda p: metrics.to_parquet(p, index=False))
+        atomic_write(settings.out, lambda p: p.write_text(text, encoding="utf-8"))
+    except OSError as exc:
+        print(f"{PROG}: cannot write {exc.filename or settings.out}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    print(f"{settings.out} and {METRICS_PATH} written ({runs} runs in {min(opts.jobs, runs)} processes, "
+          f"{time.perf_counter() - t0:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    # Run the functions of the importable module (not of __main__), so that joblib's workers find them.
+    from experiments.scenarios import main as _main
+
+    sys.exit(_main())
