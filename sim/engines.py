@@ -102,7 +102,9 @@ class Week:
         if kind == "online":
             return int(rules.event_seats(self.events[2], p.online_capacity))
         if kind == "contact":
-            return int(rules.contact_seats(self.active_urban[region], p.guide_capacity_urban))
+            return int(rules.contact_seats(self.active_urban[region], p.guide_capacity_urban, p.guide_followup_share))
+        if kind == "followup":
+            return int(rules.followup_seats(self.active_urban[region], p.guide_capacity_urban, p.guide_followup_share))
         if kind == "match":
             return int(rules.match_seats(*self._match_args(region, cfg)))
         if kind == "move":
@@ -133,8 +135,8 @@ class Week:
                     offline_participants=won["offline"], online_participants=won["online"],
                     guide_contacts=won["contact"], matches=won["match"],
                     guide_utilisation=float(rules.guide_utilisation(
-                        won["contact"], won["match"], self.active_urban[region], self.active_local[region],
-                        p.guide_capacity_urban, p.guide_capacity_local)))
+                        won["contact"] + won["followup"], won["match"], self.active_urban[region],
+                        self.active_local[region], p.guide_capacity_urban, p.guide_capacity_local)))
 
 
 class Engine(Protocol):

@@ -145,6 +145,10 @@ class PolicyParams:
     guide_capacity_urban: float = P(5.0, "contacts/guide/week", 0, 10_000, "assumption",
                                     "people an urban guide can contact (PR, matching) per week",
                                     "都市側案内人の週当たり対応数")
+    guide_followup_share: float = P(0.5, "share", 0, 1, f"assumption; urban-side guides do PR and matching "
+                                    f"({S000}:953: 都市部での地域のＰＲ、マッチング等), i.e. recruit and follow up",
+                                    "share of an urban guide's contacts spent following up fans rather than "
+                                    "recruiting indifferent people", "都市側案内人のフォローアップ割合")
     guide_capacity_local: float = P(2.0, "matches/guide/week", 0, 10_000, "assumption",
                                     "fans a local guide can match to a local need per week",
                                     "地域側案内人の週当たりマッチング数")
@@ -241,6 +245,9 @@ class BehaviourParams:
                           "都市イベントの効果")
     gain_match: float = P(0.3, "0-1", 0, 1, "assumption", "engagement gain from a guide match to a local need",
                           "マッチングの効果")
+    gain_followup: float = P(0.15, "0-1", 0, 1, "assumption (as much as an urban event)",
+                             "engagement gain of a fan from an urban guide's follow-up (advice, introductions)",
+                             "案内人フォローアップの効果")
     gain_social: float = P(0.005, "0-1", 0, 1, "assumption", "weekly engagement gain times the share of engaged "
                            "neighbours", "知人からの効果")
     gain_donor: float = P(0.004, "0-1", 0, 1, "assumption", "weekly engagement gain of a fan who still donates "

@@ -72,16 +72,26 @@ def paid_guides(week, funding_years, active_guides):
     return np.where(np.asarray(week) < funding_years * WEEKS_PER_YEAR, active_guides, 0)
 
 
-def contact_seats(active_urban_guides, capacity_urban):
-    """People the urban guides of a region can contact this week (PR, matching in the city)."""
-    return np.floor(np.asarray(active_urban_guides) * capacity_urban + 1e-9).astype(np.int64)
+def contact_seats(active_urban_guides, capacity_urban, followup_share=0.0):
+    """Indifferent people the urban guides of a region can contact this week (PR in the city): their
+    capacity less the share kept for following up fans (``followup_seats``)."""
+    total = np.floor(np.asarray(active_urban_guides) * capacity_urban + 1e-9).astype(np.int64)
+    return total - followup_seats(active_urban_guides, capacity_urban, followup_share)
+
+
+def followup_seats(active_urban_guides, capacity_urban, followup_share):
+    """Fans the urban guides of a region can follow up this week (advice, introductions, matching in the
+    city, 000:953): the share ``followup_share`` of their capacity, rounded down."""
+    total = np.floor(np.asarray(active_urban_guides) * capacity_urban + 1e-9)
+    return np.floor(total * followup_share + 1e-9).astype(np.int64)
 
 
 def guide_utilisation(contacts, matches, active_urban_guides, active_local_guides, capacity_urban, capacity_local):
-    """Share of the guides' weekly capacity used: contacts plus the matches the local guides made
-    (matches beyond their capacity were found at programs), over the capacity of both sides; 0 if none."""
+    """Share of the guides' weekly capacity used: contacts and follow-ups (``contacts``) plus the matches the
+    local guides made (matches beyond their capacity were found at programs), over the capacity of both
+    sides; 0 if none."""
     local_capacity = active_local_guides * capacity_local
-    capacity = contact_seats(active_urban_guides, capacity_urban) + local_capacity
+    capacity = np.floor(np.asarray(active_urban_guides) * capacity_urban + 1e-9) + local_capacity
     used = contacts + np.minimum(matches, local_capacity)
     return np.where(capacity > 0, used / np.maximum(capacity, 1e-300), 0.0)
 
@@ -168,7 +178,7 @@ def binding_limits(seats: dict, applicants: dict, places, hosting, offered, free
             "hosts": bool(short["offline"] and hosting < places),
             "urban_seats": bool(short["urban"] and held["urban"]),
             "online_seats": bool(short["online"] and held["online"]),
-            "guide_time": bool(short["contact"]),
+            "guide_time": bool(short["contact"] or short["followup"]),
             "local_guides": bool(short["match"] and offered < free),
             "roles": bool(short["match"] and free <= offered),
             "openings": bool(short["move"])}
@@ -323,11 +333,12 @@ def match_weight(skilled, skill_matching, skill_weight):
 # --- 7.6 engagement and the ladder -----------------------------------------------------
 
 @register_jitable
-def engagement_gain(att_off, att_urb, att_on, matched, frac_engaged, donor_active, online_effect,
+def engagement_gain(att_off, att_urb, att_on, matched, followed, frac_engaged, donor_active, online_effect,
                     b: BehaviourParams):
     """Share of the remaining distance to full engagement closed by this week's contacts."""
     g = (b.gain_offline * att_off + b.gain_urban * att_urb + online_effect * b.gain_offline * att_on
-         + b.gain_match * matched + b.gain_social * frac_engaged + b.gain_donor * donor_active)
+         + b.gain_match * matched + b.gain_followup * followed + b.gain_social * frac_engaged
+         + b.gain_donor * donor_active)
     return np.minimum(1.0, g)
 
 

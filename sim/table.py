@@ -35,9 +35,10 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "cost_yen": ("float64", "public yen spent this week on paid guides and the events held"),
 }
 FLOWS = ("new_fans", "new_partners", "new_migrants", "dropouts", "roles_ended")  # the week's flow columns
-SEAT_KINDS = ("offline", "urban", "online", "contact", "match", "move")  # in the order they are allocated
+SEAT_KINDS = ("offline", "urban", "online", "contact", "followup", "match", "move")  # in the order they are allocated
 _SEAT_MEANING = {"offline": "offline program places", "urban": "urban event places",
-                 "online": "online event places", "contact": "urban-guide contacts", "match": "fan-to-partner matches",
+                 "online": "online event places", "contact": "urban-guide contacts",
+                 "followup": "urban-guide follow-ups of fans", "match": "fan-to-partner matches",
                  "move": "moves (openings)"}
 for _k in SEAT_KINDS:
     COLUMNS[f"seats_{_k}"] = ("int64", f"{_SEAT_MEANING[_k]} available this week")
@@ -47,7 +48,7 @@ _LIMIT_MEANING = {
     "program_places": "offline programs held were full (applicants exceeded programs x capacity)",
     "hosts": "offline applicants exceeded what willing hosts can take (fewer than program places)",
     "urban_seats": "urban events held were full", "online_seats": "online events held were full",
-    "guide_time": "more indifferent people could be contacted than urban guides have time for",
+    "guide_time": "more indifferent people could be contacted, or fans followed up, than urban guides have time for",
     "local_guides": "fans ready to become partners exceeded what local guides and programs offer",
     "roles": "fans ready to become partners exceeded the free partner roles (関わりしろ)",
     "openings": "partners wishing to move exceeded the openings (housing, jobs)",

@@ -88,7 +88,7 @@ class UrbanWeek:
     passive: np.ndarray  # indifferent residents converting without contact this week
     ind_urban: np.ndarray  # indifferent residents wishing an urban event
     ind_online: np.ndarray  # indifferent residents wishing an online event
-    won: np.ndarray | None = None  # (5, len(eng)) offline, urban, online, matched, moves
+    won: np.ndarray | None = None  # (6, len(eng)) offline, urban, online, matched, moves, followed up
     ind_won_urban: list[np.ndarray] | None = None
     ind_won_online: list[np.ndarray] | None = None
     contacted: list[np.ndarray] | None = None
@@ -200,7 +200,7 @@ class VectorizedEngine(WeeklyRun):
     def allocate(self) -> None:
         """Each region's seats, in the order of ODD section 3 step 4."""
         uw = self.uw
-        uw.won = np.zeros((5, uw.eng.size), bool)
+        uw.won = np.zeros((6, uw.eng.size), bool)
         uw.ind_won_urban, uw.ind_won_online, uw.contacted = [], [], []
         by_urban, by_online = _by_region(self.region[uw.ind_urban], self.R), _by_region(self.region[uw.ind_online],
                                                                                         self.R)
@@ -212,7 +212,7 @@ class VectorizedEngine(WeeklyRun):
         p, b = self.cfg.policy, self.cfg.behaviour
         uw, wk = self.uw, self.this_week
         assert uw.won is not None
-        att_off, att_urb, att_on, matched, moves = uw.won
+        att_off, att_urb, att_on, matched, moves, followed = uw.won
         converted = [uw.passive]
         for idx, channel in ((_cat(uw.contacted), (1, 0, 0)), (_cat(uw.ind_won_urban), (0, 1, 0)),
                              (_cat(uw.ind_won_online), (0, 0, 1))):
@@ -222,7 +222,7 @@ class VectorizedEngine(WeeklyRun):
         new_fans = np.unique(np.concatenate(converted))
         E, s_old = uw.eng, uw.stage_e
         donating = rules.donating(self.donor_until[E], self.week) & p.donor_path
-        gain = rules.engagement_gain(att_off, att_urb, att_on, matched, uw.exposure_e, donating,
+        gain = rules.engagement_gain(att_off, att_urb, att_on, matched, followed, uw.exposure_e, donating,
                                      p.online_effect, b)
         e_new = rules.engagement_update(uw.e_e, gain, b.engagement_decay).astype(np.float32)
         s_new = rules.next_stage(s_old, e_new, moves, matched, uw.role_end, b.fan_floor, b.partner_floor
@@ -335,6 +335,7 @@ class VectorizedEngine(WeeklyRun):
         contacted = self._contacts(r, seats)
         uw.contacted.append(contacted)
         wk.award("contact", r, seats, self._contact_applicants(r), contacted)
+        self._award("followup", r, in_r[uw.stage_e[in_r] == rules.FAN])
         cand = in_r[uw.wish_match[in_r]]
         self._award("match", r, cand, weights=rules.match_weight(self.skilled[uw.eng[cand]], p.skill_matching,
                                                                  b.skill_weight))
@@ -349,7 +350,7 @@ class VectorizedEngine(WeeklyRun):
         seats = wk.seats_for(kind, r, self.cfg)
         groups = [eng_applicants] if ind_applicants is None else [eng_applicants, ind_applicants]
         won = self._seats(seats, *groups, weights=weights)
-        row = {"offline": 0, "urban": 1, "online": 2, "match": 3, "move": 4}[kind]
+        row = {"offline": 0, "urban": 1, "online": 2, "match": 3, "move": 4, "followup": 5}[kind]
         uw.won[row, won[0]] = True
         if kind == "urban":
             uw.ind_won_urban.append(won[1])  # type: ignore[union-attr]

@@ -149,11 +149,14 @@ def expected_seats(eng, r: int, offline_won: int, stock: float) -> dict[str, int
     p, b, g, wk = eng.cfg.policy, eng.cfg.behaviour, eng.cfg.regions, eng.wk
     n_off, n_urb, n_on = wk.events
     roles = g.needs_per_1000_locals * wk.locals_start[r] / 1000 + p.guide_roles_local * wk.active_local[r]
+    followups = int(np.floor(np.floor(wk.active_urban[r] * p.guide_capacity_urban + 1e-9) * p.guide_followup_share
+                             + 1e-9))
     offered = np.floor(wk.active_local[r] * p.guide_capacity_local + b.program_role_rate * offline_won + 1e-9)
     return {"offline": int(min(n_off * p.offline_capacity, np.floor(wk.willing[r] * g.visitors_per_host + 1e-9))),
             "urban": n_urb * p.urban_event_capacity,
             "online": n_on * p.online_capacity,
-            "contact": int(np.floor(wk.active_urban[r] * p.guide_capacity_urban + 1e-9)),
+            "contact": int(np.floor(wk.active_urban[r] * p.guide_capacity_urban + 1e-9)) - followups,
+            "followup": followups,
             "match": int(max(0, min(offered, np.floor(roles + 1e-9) - wk.partners_start[r]))),
             "move": int(np.floor(stock + 1e-9))}
 
@@ -180,6 +183,8 @@ def check_allocation(eng, R: int, start: tuple, stock: np.ndarray) -> dict[str, 
         assert (s[wk.winners["contact"][r]] == rules.INDIFFERENT).all()
         pool = (region == r) & (stage == rules.INDIFFERENT) & (weight > 0)
         assert wk.applicants["contact"][r] == pool.sum()
+        assert (s[wk.winners["followup"][r]] == rules.FAN).all()
+        assert wk.applicants["followup"][r] == ((region == r) & (stage == rules.FAN)).sum()
         m = wk.winners["match"][r]
         assert ((s[m] == rules.FAN) & (e[m] >= b.partner_threshold)).all()
         assert (s[wk.winners["move"][r]] == rules.PARTNER).all()

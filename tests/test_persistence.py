@@ -51,3 +51,41 @@ def test_donors_who_stop_donating_drift_away():
     # half a year on average almost none are fans after 8 years
     assert share[0.0] > 0.6
     assert share[2.0] < 0.5 * share[0.0]
+
+
+@pytest.mark.parametrize("engine", ["mesa", "vectorized"])
+def test_roles_end_and_partners_become_fans_again(engine):
+    """With roles lasting a quarter year on average, many roles end within two years and the partners stay
+    engaged as fans; with roles that never end, none does. Guides and programs off, so no new matches."""
+    from sim.engines import run_engine
+
+    off = {"guides": 0, "offline_programs_per_year": 0.0, "urban_events_per_year": 0.0, "online_events_per_year": 0.0}
+    ended = {}
+    for rate in (0.0, 4.0):
+        cfg = tiny_config(seed=3, engine=engine, population={"initial_partner_share": 0.2}, policy=off,
+                          behaviour={"role_end_rate": rate})
+        df = run_engine(cfg)
+        ended[rate] = int(df["roles_ended"].sum())
+        assert df["new_partners"].sum() == 0
+    # about 60 initial partners; with rate 4 a year almost all roles end in two years (a role outlasts two
+    # years with probability e^-8), so well over half of them are counted
+    assert ended[0.0] == 0 and ended[4.0] > 30
+
+
+def test_urban_guides_follow_up_fans_and_raise_partners():
+    """Follow-ups deepen (000:953): the same guides spending half their time on fans make more partners
+    than guides who only recruit. 8 seeds, paired; the difference must be positive in the mean by more
+    than two standard errors. 3,000 locals, so that roles (120 + 40 found by guides) seldom bind."""
+    from sim.engines import run_engine
+
+    diffs = []
+    for seed in range(8):
+        out = []
+        for share in (0.0, 0.5):
+            cfg = tiny_config(seed=seed, engine="vectorized", population={"urban": 5000, "initial_fan_share": 0.05,
+                                                                                "locals_per_region": 3000},
+                              policy={"guides": 8, "guide_followup_share": share}, run={"steps": 156})
+            out.append(run_engine(cfg)["new_partners"].sum())
+        diffs.append(out[1] - out[0])
+    d = np.asarray(diffs, float)
+    assert d.mean() > 2 * d.std(ddof=1) / np.sqrt(d.size), diffs

@@ -9,6 +9,7 @@ import pytest
 
 from sim import rules
 from sim.params import BehaviourParams, CostParams
+from sim.table import SEAT_KINDS
 
 B = BehaviourParams()
 
@@ -170,10 +171,11 @@ def test_match_weight():
 
 
 def test_engagement_gain_and_update():
-    assert rules.engagement_gain(0, 0, 0, 0, 0.0, False, 0.4, B) == 0.0
-    g = rules.engagement_gain(1, 0, 1, 0, 0.0, False, 0.4, B)
+    assert rules.engagement_gain(0, 0, 0, 0, 0, 0.0, False, 0.4, B) == 0.0
+    assert rules.engagement_gain(0, 0, 0, 0, 1, 0.0, False, 0.4, B) == pytest.approx(B.gain_followup)
+    g = rules.engagement_gain(1, 0, 1, 0, 0, 0.0, False, 0.4, B)
     assert g == pytest.approx(B.gain_offline * 1.4)
-    assert rules.engagement_gain(1, 1, 1, 1, 1.0, True, 1.0, B) == 1.0  # capped
+    assert rules.engagement_gain(1, 1, 1, 1, 1, 1.0, True, 1.0, B) == 1.0  # capped
     assert rules.engagement_update(0.5, 0.0, 0.1) == pytest.approx(0.45)
     assert rules.engagement_update(0.5, 1.0, 0.1) == pytest.approx(1.0)
     e = np.linspace(0, 1, 11)
@@ -232,15 +234,14 @@ def test_targeted_follows_the_policy_aim():
 # --- which limit bound (ODD 7.3) ----------------------------------------------------------------------
 
 def _limits(seats=None, applicants=None, places=30, hosting=40, offered=3, free=5):
-    kinds = ("offline", "urban", "online", "contact", "match", "move")
+    kinds = SEAT_KINDS
     s = dict.fromkeys(kinds, 10) | (seats or {})
     a = dict.fromkeys(kinds, 0) | (applicants or {})
     return rules.binding_limits(s, a, places, hosting, offered, free)
 
 
 def test_no_limit_binds_when_everyone_gets_a_seat():
-    assert not any(_limits(applicants=dict.fromkeys(("offline", "urban", "online", "contact", "match", "move"),
-                                                     10)).values())
+    assert not any(_limits(applicants=dict.fromkeys(SEAT_KINDS, 10)).values())
 
 
 def test_the_smaller_of_two_limits_is_the_one_that_binds():
@@ -265,6 +266,7 @@ def test_events_bind_only_when_held_and_full():
 def test_guide_time_and_openings_bind_when_wishes_exceed_them():
     got = _limits(applicants={"contact": 11, "move": 11})
     assert got["guide_time"] and got["openings"]
+    assert _limits(applicants={"followup": 11})["guide_time"]  # fans waiting for a follow-up: guide time too
     assert set(got) == set(rules.LIMITS)
 
 

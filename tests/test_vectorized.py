@@ -60,13 +60,15 @@ def test_incremental_state_matches_a_recount(regions):
     filling the local arrays past their first capacity, and a funding cliff, they equal a recount."""
     cfg = compose([*SMALL, f"regions.count={regions}", "run.steps=150", "policy.funding_years=1",
                    "policy.self_running_share=0", "population.initial_partner_share=0.05",
-                   "regions.openings_per_1000_locals=50", "regions.birth_rate=0.5"])
+                   "regions.openings_per_1000_locals=50", "regions.birth_rate=0.5",
+                   "behaviour.engagement_decay=0.05", "behaviour.role_end_rate=2"])  # drops and role ends too
     eng = VectorizedEngine(cfg)
     capacity = eng.l_region.size
     df = eng.run(cfg.run.steps)
     check_invariants(df, cfg)
     assert eng.l_region.size > capacity  # the local arrays grew
     assert df["dropouts"].sum() > 0 and df["new_migrants"].sum() > 0 and df["matches"].sum() > 0
+    assert df["roles_ended"].sum() > 0
     assert_state_matches_a_recount(eng)
 
 

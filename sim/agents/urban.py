@@ -86,6 +86,7 @@ class UrbanResident(mesa.Agent):
             if weight > 0:  # outreach aimed elsewhere never reaches this person
                 m.apply("contact", r, self, weight)
         elif self.stage == rules.FAN:
+            m.apply("followup", r, self)
             if self.engagement >= b.partner_threshold:
                 m.apply("match", r, self, m.match_weight[self.skilled])
         else:
@@ -114,7 +115,8 @@ class UrbanResident(mesa.Agent):
                 self.member = bool(rules.registered(self.member, self.stage))
                 flows[NEW_FANS] += 1
             return
-        gain = rules.engagement_gain(won["offline"], won["urban"], won["online"], won["match"], self.frac,
+        gain = rules.engagement_gain(won["offline"], won["urban"], won["online"], won["match"], won["followup"],
+                                     self.frac,
                                      rules.donating(self.donor_until, m.week) and p.donor_path,
                                      p.online_effect, b)
         self.engagement = float(rules.engagement_update(self.engagement, gain, b.engagement_decay))
