@@ -84,12 +84,12 @@ class Week:
 
     def _match_args(self, region: int, cfg: Config) -> tuple:
         """Inputs of the match seat rules (``rules.match_seats``, ``rules.match_seat_limits``): local guides,
-        roles found at this week's programs (so the offline seats must be given first), free roles."""
+        roles found at this week's programs and online events (so those seats must be given first), free roles."""
         p, b, g = cfg.policy, cfg.behaviour, cfg.regions
         roles = rules.partner_roles(g.needs_per_1000_locals, self.locals_start[region], self.active_local[region],
                                     p.guide_roles_local)
         return (self.active_local[region], p.guide_capacity_local, self.won("offline", region), b.program_role_rate,
-                roles, self.partners_start[region])
+                roles, self.partners_start[region], self.won("online", region), b.online_role_rate)
 
     def seats_for(self, kind: str, region: int, cfg: Config) -> int:
         """Seats of ``kind`` in ``region`` this week, from the rules and this week's context, for both

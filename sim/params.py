@@ -273,6 +273,10 @@ class BehaviourParams:
     program_role_rate: float = P(0.2, "roles/participant", 0, 1, f"assumption; 関わりしろ found at programs "
                                  f"{S001}:75", "partner roles an offline program surfaces per participant",
                                  "プログラムで見つかる関わりしろ")
+    online_role_rate: float = P(0.05, "roles/participant", 0, 1, f"assumption (a quarter of program_role_rate); "
+                                f"online relationship population that does not visit {S003}:12, relations kept "
+                                f"online {S003}:28", "remote partner roles (remote work, 副業, online tasks) an "
+                                "online event surfaces per participant", "オンラインで見つかる関わりしろ")
     skill_weight: float = P(3.0, "relative weight", 1, 1000, "assumption",
                             "match priority of skilled fans when skill_matching is on", "スキル保有者の優先度")
     life_event_rates: list[float] = P([0.10, 0.04, 0.03, 0.06], "1/year (young, family, midlife, senior)", 0, 10,

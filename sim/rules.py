@@ -147,18 +147,22 @@ def role_end_probability(role_end_rate):
     return weekly_probability(role_end_rate)
 
 
-def match_seat_limits(n_local_guides, capacity_local, offline_participants, role_rate, roles, partners):
-    """The two limits on this week's matches: what local guides and programs can offer, and the free roles."""
-    offered = np.floor(n_local_guides * capacity_local + role_rate * offline_participants + 1e-9)
+def match_seat_limits(n_local_guides, capacity_local, offline_participants, role_rate, roles, partners,
+                      online_participants=0, online_role_rate=0.0):
+    """The two limits on this week's matches: what local guides, programs and online events can offer, and
+    the free roles."""
+    offered = np.floor(n_local_guides * capacity_local + role_rate * offline_participants
+                       + online_role_rate * online_participants + 1e-9)
     free = np.floor(roles + 1e-9) - partners
     return offered, free
 
 
-def match_seats(n_local_guides, capacity_local, offline_participants, role_rate, roles, partners):
-    """Fan-to-partner matches possible this week: guide capacity plus roles found at programs,
-    never beyond the region's free partner roles."""
+def match_seats(n_local_guides, capacity_local, offline_participants, role_rate, roles, partners,
+                online_participants=0, online_role_rate=0.0):
+    """Fan-to-partner matches possible this week: guide capacity plus roles found at programs and remote
+    roles found at online events (work without visiting, 003:12), never beyond the region's free roles."""
     offered, free = match_seat_limits(n_local_guides, capacity_local, offline_participants, role_rate, roles,
-                                      partners)
+                                      partners, online_participants, online_role_rate)
     return np.maximum(0, np.minimum(offered, free)).astype(np.int64)
 
 

@@ -151,7 +151,8 @@ def expected_seats(eng, r: int, offline_won: int, stock: float) -> dict[str, int
     roles = g.needs_per_1000_locals * wk.locals_start[r] / 1000 + p.guide_roles_local * wk.active_local[r]
     followups = int(np.floor(np.floor(wk.active_urban[r] * p.guide_capacity_urban + 1e-9) * p.guide_followup_share
                              + 1e-9))
-    offered = np.floor(wk.active_local[r] * p.guide_capacity_local + b.program_role_rate * offline_won + 1e-9)
+    offered = np.floor(wk.active_local[r] * p.guide_capacity_local + b.program_role_rate * offline_won
+                       + b.online_role_rate * wk.won("online", r) + 1e-9)
     return {"offline": int(min(n_off * p.offline_capacity, np.floor(wk.willing[r] * g.visitors_per_host + 1e-9))),
             "urban": n_urb * p.urban_event_capacity,
             "online": n_on * p.online_capacity,

@@ -95,6 +95,7 @@ def test_partner_roles_and_match_seats():
     assert int(rules.match_seats(2, 2.0, 10, 0.2, 40, 39)) == 1  # only free roles
     assert int(rules.match_seats(2, 2.0, 10, 0.2, 40, 45)) == 0  # never negative
     assert int(rules.match_seats(0, 2.0, 0, 0.2, 40, 0)) == 0  # no guides, no programs: no matches
+    assert int(rules.match_seats(0, 2.0, 0, 0.2, 40, 0, 40, 0.05)) == 2  # remote roles found online
 
 
 def test_openings_used_refilled_and_capped():
