@@ -242,6 +242,10 @@ def validate(cfg: Config) -> Config:
     if fan + partner > 1:
         raise ConfigError(f"population.initial_fan_share: {fan!r} plus initial_partner_share {partner!r} exceeds 1; "
                           "allowed: shares summing to at most 1")
+    if v["population.scale"] > v["population.urban"]:
+        raise ConfigError(f"population.scale: {v['population.scale']!r} exceeds population.urban "
+                          f"{v['population.urban']!r}; allowed: at most population.urban (each simulated resident "
+                          "stands for population.scale real ones)")
     for key in ("network.urban_k", "network.local_k"):
         if v[key] % 2:
             raise ConfigError(f"{key}: {v[key]!r} is odd; allowed: an even integer (Watts-Strogatz ring lattice)")

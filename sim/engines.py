@@ -38,7 +38,10 @@ NEW_FANS, NEW_PARTNERS, NEW_MIGRANTS, DROPOUTS, ROLES_ENDED = range(len(FLOWS)) 
 class Week:
     """What the phases of one week pass on: the calendar and guides of ``context``, and per region
     (arrays of length R) the seats, applicants and winners (urban resident ids) of each seat kind,
-    willing hosts and the week's flows. Tests read it to check each phase on its own."""
+    willing hosts and the week's flows. Tests read it to check each phase on its own.
+
+    Counts of urban residents are in real people (``scale`` per simulated resident): partners at the start,
+    seats, applicants and ``won``; ``winners`` and ``flows`` count simulated residents."""
 
     t: int
     events: tuple[int, int, int]  # offline programs, urban events, online events held
@@ -47,6 +50,7 @@ class Week:
     locals_start: np.ndarray  # living locals per region at the start of the week
     partners_start: np.ndarray  # partners per region at the start of the week
     openings: np.ndarray  # openings stock per region at the start of the week
+    scale: int = 1  # real urban residents per simulated one (population.scale)
     willing: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # willing hosts per region
     seats: dict[str, np.ndarray] = field(default_factory=dict)
     applicants: dict[str, np.ndarray] = field(default_factory=dict)
@@ -55,11 +59,12 @@ class Week:
 
     @classmethod
     def start(cls, t: int, p: PolicyParams, n_regions: int, active_urban: np.ndarray, active_local: np.ndarray,
-              locals_start: np.ndarray, partners_start: np.ndarray, openings: np.ndarray) -> Week:
-        """A new week's context: the calendar of ``t`` and the given start-of-week counts and openings."""
+              locals_start: np.ndarray, partners_start: np.ndarray, openings: np.ndarray, scale: int = 1) -> Week:
+        """A new week's context: the calendar of ``t`` and the given start-of-week counts (``partners_start``
+        of simulated residents, each standing for ``scale`` people) and openings."""
         wk = cls(t, rules.events_held(t, p), np.asarray(active_urban, np.int64), np.asarray(active_local, np.int64),
-                 np.asarray(locals_start, np.int64), np.asarray(partners_start, np.int64),
-                 np.array(openings, dtype=float))
+                 np.asarray(locals_start, np.int64), np.asarray(partners_start, np.int64) * scale,
+                 np.array(openings, dtype=float), scale)
         wk.willing = np.zeros(n_regions, np.int64)
         wk.flows = np.zeros((n_regions, len(FLOWS)), np.int64)
         for kind in SEAT_KINDS:
@@ -69,14 +74,15 @@ class Week:
         return wk
 
     def award(self, kind: str, region: int, seats: int, applicants: int, winners: np.ndarray) -> None:
-        """Note what region ``region``'s allocation of ``kind`` gave: its seats, applicants and winners."""
+        """Note what region ``region``'s allocation of ``kind`` gave: its seats (real people), the number of
+        simulated applicants and the winners (simulated residents' ids)."""
         self.seats[kind][region] = seats
-        self.applicants[kind][region] = applicants
+        self.applicants[kind][region] = applicants * self.scale
         self.winners[kind][region] = np.asarray(winners, np.int64)
 
     def won(self, kind: str, region: int) -> int:
-        """Seats of ``kind`` filled in ``region``."""
-        return int(self.winners[kind][region].size)
+        """Real people seated by ``kind`` in ``region``: winners times ``scale``."""
+        return int(self.winners[kind][region].size) * self.scale
 
     def _offline_args(self, region: int, cfg: Config) -> tuple:
         """Inputs of the offline seat rules (``rules.offline_seats``, ``rules.offline_seat_limits``)."""
@@ -152,6 +158,7 @@ class WeeklyRun:
     and ``recorder``, define the phases, and ``region_state()`` for the rows."""
 
     cfg: Config
+    rng: np.random.Generator
     week: int
     wk: Week | None
     recorder: Recorder
@@ -171,6 +178,17 @@ class WeeklyRun:
             getattr(self, phase)()
             times[phase] += time.perf_counter() - t0
 
+    def agent_seats(self, kind: str, region: int) -> tuple[int, int]:
+        """Seats of ``kind`` in ``region`` this week in real people (``Week.seats_for``) and for simulated
+        residents (``rules.agent_seats``: the same when each stands for one person, else rounded at random
+        with the engine's generator so that the expected number of real people seated does not depend on
+        ``population.scale``)."""
+        seats = self.this_week.seats_for(kind, region, self.cfg)
+        scale = self.cfg.population.scale
+        if scale == 1:
+            return seats, seats
+        return seats, int(rules.agent_seats(seats, scale, self.rng.random()))
+
     def run(self, steps: int, progress: bool = False) -> pd.DataFrame:
         """Simulate ``steps`` weeks and return the per-week table."""
         from tqdm.auto import tqdm
@@ -186,15 +204,16 @@ class WeeklyRun:
 
     def record(self) -> None:
         """Append one row per region describing the state after ``self.week`` weeks and this week's flows
-        and activity (step 0: the initial state, no activity)."""
+        and activity (step 0: the initial state, no activity), urban residents in real people."""
         stages, locals_, burden, members = self.region_state()
+        s = self.cfg.population.scale
         wk = self.wk if self.week > 0 else None
         for r in range(self.cfg.regions.count):
             activity = wk.activity(r, self.cfg) if wk is not None else {}
             flows = wk.flows[r] if wk is not None else (0,) * len(FLOWS)
             n = int(locals_[r])
-            self.recorder.add(self.week, r, stages[r], flows, n, float(burden[r] / n) if n else 0.0,
-                              members=int(members[r]), **activity)
+            self.recorder.add(self.week, r, np.asarray(stages[r]) * s, np.asarray(flows) * s, n,
+                              float(burden[r] / n) if n else 0.0, members=int(members[r]) * s, **activity)
 
     def table(self) -> pd.DataFrame:
         """The per-week table recorded so far (sim/table.py)."""

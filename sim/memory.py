@@ -37,7 +37,9 @@ VEC_LOCAL_BYTES = 200
 def estimate_bytes(cfg: Config) -> int:
     """Peak memory of a run of ``cfg`` with its engine (``cfg.engine``), in bytes."""
     pop, net = cfg.population, cfg.network
-    n = pop.urban
+    from sim import rules
+
+    n = rules.urban_agents(pop.urban, pop.scale)
     n_local = pop.locals_per_region * cfg.regions.count
     kin = net.kin_ties * pop.roots_share * n
     table = TABLE_ROW_BYTES * (cfg.run.steps + 1) * cfg.regions.count

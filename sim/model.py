@@ -99,7 +99,7 @@ class RelationshipModel(WeeklyRun, mesa.Model):
             if a.stage == rules.PARTNER:
                 partners_start[a.region] += 1
         self.wk = Week.start(self.week, self.cfg.policy, R, active[0], active[1], locals_start, partners_start,
-                             np.asarray(self.openings))
+                             np.asarray(self.openings), self.cfg.population.scale)
         self.applications: dict[str, list[list[UrbanResident]]] = {k: [[] for _ in range(R)] for k in SEAT_KINDS}
         self.app_weights: dict[str, list[list[float]]] = {k: [[] for _ in range(R)] for k in SEAT_KINDS}
         self.arrivals: list[UrbanResident] = []
@@ -131,7 +131,7 @@ class RelationshipModel(WeeklyRun, mesa.Model):
         g, wk = self.cfg.regions, self.this_week
         self.week += 1
         for r in range(g.count):
-            self.openings[r] = float(rules.openings_next(self.openings[r], wk.flows[r, NEW_MIGRANTS],
+            self.openings[r] = float(rules.openings_next(self.openings[r], wk.flows[r, NEW_MIGRANTS] * wk.scale,
                                                          g.openings_per_1000_locals, wk.locals_start[r],
                                                          g.max_openings_stock))
 
@@ -172,12 +172,12 @@ class RelationshipModel(WeeklyRun, mesa.Model):
     def _award(self, kind: str, region: int) -> None:
         """Give the week's seats of ``kind`` in ``region`` to the applicants with the largest keys and mark
         them (``UrbanResident.won``)."""
-        seats = self.this_week.seats_for(kind, region, self.cfg)
+        seats, agent_seats = self.agent_seats(kind, region)
         applicants = self.applications[kind][region]
         winners: list[UrbanResident] = []
         if applicants:
             keys = rules.allocation_key(self.rng.random(len(applicants)), np.asarray(self.app_weights[kind][region]))
-            winners = [a for a, won in zip(applicants, rules.select_top(keys, seats)) if won]
+            winners = [a for a, won in zip(applicants, rules.select_top(keys, agent_seats)) if won]
         for a in winners:
             a.won[kind] = 1
         self.this_week.award(kind, region, seats, len(applicants), np.fromiter((a.node for a in winners), np.int64,
@@ -189,7 +189,8 @@ class RelationshipModel(WeeklyRun, mesa.Model):
         born = [int(self.rng.poisson(rules.expected_births(wk.locals_start[r], g.birth_rate)))
                 for r in range(g.count)]
         newcomers = [(r, rules.YOUTH, -1) for r in range(len(born)) for _ in range(born[r])]
-        newcomers += [(m.region, int(rules.migrant_age_group(m.life)), m.node) for m in self.arrivals]
+        newcomers += [(m.region, int(rules.migrant_age_group(m.life)), m.node) for m in self.arrivals
+                      for _ in range(self.cfg.population.scale)]  # a simulated migrant is ``scale`` people
         if not newcomers:
             return
         willingness = new_local_willingness(self.cfg, self.rng, len(newcomers))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 
+from sim import rules
 from sim.params import Config
 from sim.population import GuideInit, LocalInit, UrbanInit
 
@@ -55,6 +56,7 @@ def build_graph(cfg: Config, urban: UrbanInit, local: LocalInit, guides: GuideIn
         g.add_edges_from((int(i), int(j)) for j in sample(rng, locals_of[urban.region[i]], net.kin_ties))
     first_guide = n_urban + n_local
     for k, (side, r) in enumerate(zip(guides.side, guides.region)):
-        pool, ties = (urban_of[r], net.guide_urban_ties) if side == 0 else (locals_of[r], net.guide_local_ties)
+        pool, ties = ((urban_of[r], rules.agent_ties(net.guide_urban_ties, cfg.population.scale)) if side == 0
+                      else (locals_of[r], net.guide_local_ties))
         g.add_edges_from((first_guide + k, int(j)) for j in sample(rng, pool, ties))
     return g

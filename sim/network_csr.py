@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
+from sim import rules
 from sim.network import ws_degree
 from sim.params import Config
 from sim.population import GuideInit, LocalInit, UrbanInit
@@ -445,7 +446,8 @@ def build_csr(cfg: Config, urban: UrbanInit, local: LocalInit, guides: GuideInit
             bounds = np.r_[0, np.cumsum(np.bincount(urban.region, minlength=R))]
             for r in range(R):
                 mine = urb_g[guides.region[urb_g] == r]
-                picks = sample_rows(rng, mine.size, int(bounds[r + 1] - bounds[r]), net.guide_urban_ties)
+                picks = sample_rows(rng, mine.size, int(bounds[r + 1] - bounds[r]),
+                                    rules.agent_ties(net.guide_urban_ties, cfg.population.scale))
                 members = picks if order is None else order[bounds[r] + picks]
                 add(np.repeat(first_guide + mine, picks.shape[1]), members)
     ex_src, ex_dst = np.concatenate(srcs), np.concatenate(dsts)

@@ -48,7 +48,12 @@ class PopulationParams:
     """Who lives where at week 0."""
 
     urban: int = P(2000, "persons", 1, 100_000_000, "assumption (small default; preset three_metros = 46,780,000 from "
-                   f"{S000}:1446)", "urban residents (都市住民) simulated, one agent per person", "都市住民数")
+                   f"{S000}:1446)", "urban residents (都市住民), real people; population.urban / population.scale "
+                   "of them are simulated", "都市住民数")
+    scale: int = P(1, "people/agent", 1, 1_000_000, "assumption-free sampling choice, as Covasim's and Starsim's "
+                   "pop_scale: outputs are in real people whatever the scale (tested)",
+                   "real urban residents each simulated urban resident stands for (1 = one agent per person); "
+                   "seats, guides, events and locals stay in real units", "1エージェントが表す都市住民数")
     roots_share: float = P(0.08, "share", 0, 1, f"{S000}:1569 (5.6% visit kin/roots regions) plus roots among the "
                            "relationship population; assumption 8%", "urban residents with roots (ゆかり) in their "
                            "candidate region", "ゆかりのある人の割合")

@@ -68,7 +68,7 @@ class GuideInit:
 def draw_urban(cfg: Config, rng: np.random.Generator) -> UrbanInit:
     """Urban residents: candidate region uniform, attributes independent Bernoulli/Beta draws."""
     p = cfg.population
-    n, r = p.urban, cfg.regions.count
+    n, r = rules.urban_agents(p.urban, p.scale), cfg.regions.count
     region = rng.integers(0, r, n).astype(np.int16)
     roots = rng.random(n) < p.roots_share
     theme = rng.random(n) < p.theme_share

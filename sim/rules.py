@@ -51,6 +51,24 @@ def events_held(week: int, p: PolicyParams) -> tuple[int, int, int]:
             int(events_this_week(week, p.online_events_per_year)))
 
 
+def urban_agents(urban, scale):
+    """Simulated urban residents for ``urban`` real people, each standing for ``scale`` of them (rounded half
+    up, at least one)."""
+    return max(1, int(np.floor(urban / scale + 0.5)))
+
+
+def agent_seats(seats, scale, u):
+    """Seats for simulated residents when each stands for ``scale`` people: ``seats / scale`` rounded
+    up with probability equal to its fraction (``u`` uniform), so that the expected number of real people
+    seated is ``seats`` whatever the scale."""
+    return np.floor(np.asarray(seats) / scale + u).astype(np.int64)
+
+
+def agent_ties(ties, scale):
+    """Ties of a guide to simulated urban residents: ``ties`` real people's worth, rounded half up."""
+    return int(np.floor(ties / scale + 0.5))
+
+
 # --- 7.2 guides (関係案内人) ------------------------------------------------------------
 
 def guides_per_region(guides, urban_share):

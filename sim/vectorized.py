@@ -190,7 +190,8 @@ class VectorizedEngine(WeeklyRun):
         R = self.R
         self.wk = Week.start(self.week, p, R, np.bincount(self.g_region[active & (self.g_side == 0)], minlength=R),
                              np.bincount(self.g_region[active & (self.g_side == 1)], minlength=R),
-                             self.loc_count.copy(), self.stage_counts[:, rules.PARTNER].copy(), self.openings)
+                             self.loc_count.copy(), self.stage_counts[:, rules.PARTNER].copy(), self.openings,
+                             self.cfg.population.scale)
 
     def decide(self) -> None:
         """Locals draw willingness to host, exit and ageing; then urban residents draw their wishes."""
@@ -276,13 +277,14 @@ class VectorizedEngine(WeeklyRun):
                                  np.zeros(initial.size, bool))
         self.loc_count -= np.bincount(self.l_region[gone], minlength=self.R)
         born = self.rng.poisson(rules.expected_births(wk.locals_start, g.birth_rate))
-        self._add_locals(born, self.movers)
+        self._add_locals(born, np.repeat(self.movers, self.cfg.population.scale))  # a simulated migrant is
+        # ``scale`` people
 
     def bookkeeping(self) -> None:
         """Openings stock of each region (ODD 7.3); the week is done."""
         g, wk = self.cfg.regions, self.this_week
         self.week += 1
-        self.openings = rules.openings_next(self.openings, wk.flows[:, 2], g.openings_per_1000_locals,
+        self.openings = rules.openings_next(self.openings, wk.flows[:, 2] * wk.scale, g.openings_per_1000_locals,
                                             wk.locals_start.astype(float), g.max_openings_stock)
 
     def region_state(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -331,8 +333,8 @@ class VectorizedEngine(WeeklyRun):
         self._award("offline", r, in_r[uw.wish_offline[in_r]])
         self._award("urban", r, in_r[uw.wish_urban[in_r]], ind_urban)
         self._award("online", r, in_r[uw.wish_online[in_r]], ind_online)
-        seats = wk.seats_for("contact", r, self.cfg)
-        contacted = self._contacts(r, seats)
+        seats, agent_seats = self.agent_seats("contact", r)
+        contacted = self._contacts(r, agent_seats)
         uw.contacted.append(contacted)
         wk.award("contact", r, seats, self._contact_applicants(r), contacted)
         self._award("followup", r, in_r[uw.stage_e[in_r] == rules.FAN])
@@ -347,9 +349,9 @@ class VectorizedEngine(WeeklyRun):
         in ``eng``) and, for urban and online events, indifferent residents (ids); mark the winners."""
         uw, wk = self.uw, self.this_week
         assert uw.won is not None
-        seats = wk.seats_for(kind, r, self.cfg)
+        seats, agent_seats = self.agent_seats(kind, r)
         groups = [eng_applicants] if ind_applicants is None else [eng_applicants, ind_applicants]
-        won = self._seats(seats, *groups, weights=weights)
+        won = self._seats(agent_seats, *groups, weights=weights)
         row = {"offline": 0, "urban": 1, "online": 2, "match": 3, "move": 4, "followup": 5}[kind]
         uw.won[row, won[0]] = True
         if kind == "urban":
