@@ -44,10 +44,9 @@ def binding_summary(df: pd.DataFrame) -> str:
     return "limits that bound (share of weeks): " + ", ".join(f"{k} {v:.0%}" for v, k in bound)
 
 
-# Plot labels: English with the Japanese stage name romanised. matplotlib ships only DejaVu fonts, which
-# have no kana or kanji (they would render as empty boxes), while DejaVu does have the macrons used here.
-STAGES_ROMAJI = ("mukanshin", "fan", "pātonā", "ijū")
-LABELS = {en: en if ro == en else f"{en} ({ro})" for en, ro in zip(STAGES, STAGES_ROMAJI)}
+# Plot labels: the Japanese stage name with the English one. Figures use the Japanese font that the
+# matplotlib-fontja package ships (matplotlib's own DejaVu fonts have no kana or kanji).
+LABELS = {en: f"{ja} {en}" for en, ja in zip(STAGES, STAGES_JA)}
 
 
 def plot_ladder(df: pd.DataFrame, path: str | Path, title: str = "") -> Path:
@@ -60,6 +59,7 @@ def plot_ladder(df: pd.DataFrame, path: str | Path, title: str = "") -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib_fontja  # noqa: F401  (registers its Japanese font as the default family)
 
     t = totals(df)
     years = t["step"] / 52
@@ -67,17 +67,17 @@ def plot_ladder(df: pd.DataFrame, path: str | Path, title: str = "") -> Path:
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
     for stage in ("indifferent", "fan"):
         ax1.plot(years, t[stage], label=LABELS[stage], color=colours[stage])
-    ax1.set_xlabel("year")
-    ax1.set_ylabel("urban residents")
-    ax1.set_title("the ladder (kankei jinkō)")
+    ax1.set_xlabel("年 year")
+    ax1.set_ylabel("都市住民 urban residents")
+    ax1.set_title("関係人口の段階 the ladder")
     ax1.legend()
     for stage in ("fan", "partner", "migrant"):
-        label = LABELS[stage] + (", cumulative" if stage == "migrant" else "")
+        label = LABELS[stage] + ("（累計 cumulative）" if stage == "migrant" else "")
         ax2.plot(years, t[stage], label=label, color=colours[stage])
     ax2.set_yscale("symlog", linthresh=10)
-    ax2.set_xlabel("year")
-    ax2.set_ylabel("urban residents")
-    ax2.set_title("upper rungs (log scale)")
+    ax2.set_xlabel("年 year")
+    ax2.set_ylabel("都市住民 urban residents")
+    ax2.set_title("上の段階（対数目盛） upper rungs (log scale)")
     ax2.legend()
     if title:
         fig.suptitle(title)

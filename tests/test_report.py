@@ -8,7 +8,7 @@ import warnings
 import pandas as pd
 
 from sim import Result
-from sim.params import STAGES_JA, Config
+from sim.params import STAGES, STAGES_JA, Config
 from sim.report import LABELS, plot_ladder, summary
 from sim.table import COLUMNS, from_records
 
@@ -49,7 +49,7 @@ def test_ladder_png_renders_every_label_without_missing_glyphs(tmp_path):
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not [w for w in caught if "missing from font" in str(w.message)]
     assert [p.name for p in tmp_path.iterdir()] == ["ladder.png"], "no temporary file left"
-    assert all(en in LABELS[en] for en in ("indifferent", "fan", "partner", "migrant"))
+    assert all(en in LABELS[en] and ja in LABELS[en] for en, ja in zip(STAGES, STAGES_JA))
 
 
 def test_result_save_writes_the_four_files(tmp_path):
