@@ -568,10 +568,13 @@ def check_writable(path: Path, flag: str | None = None) -> None:
     if flag is not None and not parent.is_dir():
         raise BadArgument(f"{name} not allowed: folder {str(parent)!r} does not exist; allowed: a file in an "
                           "existing folder")
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
-        raise BadArgument(f"{name} not allowed: {str(parent)!r} cannot be written; allowed: a writable place")
+    from sim.io import OutputError
+    from sim.io import check_writable as check_folder
+
+    try:
+        check_folder(parent)
+    except OutputError as exc:
+        raise BadArgument(f"{name} not allowed: {exc}") from None
 
 
 def check_model(settings: Settings) -> None:
@@ -594,20 +597,6 @@ def _flag_message(exc: Exception) -> str:
         if text.startswith(f"{key}:") or text.startswith(f"{key}="):
             return f"{flag} ({key}){text[len(key):]}"
     return text
-
-
-def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
-    """Call ``write`` on a new temporary file beside ``path`` (mode 0666 less the umask, as ``open`` gives)
-    and rename it to ``path``; on failure the temporary file is removed and ``path`` is untouched."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp"
-    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.lexists(tmp):
-            os.unlink(tmp)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -634,11 +623,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted; nothing written", file=sys.stderr)
         return 130
+    from sim.io import atomic_write, atomic_write_text
+
     comparison = compare(metrics, settings.scenarios)
     text = render(comparison, metrics, settings, load_scenarios())
     try:
         atomic_write(METRICS_PATH, lambda p: metrics.to_parquet(p, index=False))
-        atomic_write(settings.out, lambda p: p.write_text(text, encoding="utf-8"))
+        atomic_write_text(settings.out, text)
     except OSError as exc:
         print(f"{PROG}: cannot write {exc.filename or settings.out}: {exc.strerror or exc}", file=sys.stderr)
         return 2

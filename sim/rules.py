@@ -90,18 +90,23 @@ def paid_guides(week, funding_years, active_guides):
     return np.where(np.asarray(week) < funding_years * WEEKS_PER_YEAR, active_guides, 0)
 
 
+def urban_guide_capacity(active_urban_guides, capacity_urban):
+    """People the urban guides of a region can see this week, recruiting and following up together."""
+    return np.floor(np.asarray(active_urban_guides) * capacity_urban + 1e-9).astype(np.int64)
+
+
 def contact_seats(active_urban_guides, capacity_urban, followup_share=0.0):
     """Indifferent people the urban guides of a region can contact this week (PR in the city): their
     capacity less the share kept for following up fans (``followup_seats``)."""
-    total = np.floor(np.asarray(active_urban_guides) * capacity_urban + 1e-9).astype(np.int64)
-    return total - followup_seats(active_urban_guides, capacity_urban, followup_share)
+    return (urban_guide_capacity(active_urban_guides, capacity_urban)
+            - followup_seats(active_urban_guides, capacity_urban, followup_share))
 
 
 def followup_seats(active_urban_guides, capacity_urban, followup_share):
     """Fans the urban guides of a region can follow up this week (advice, introductions, matching in the
     city, 000:953): the share ``followup_share`` of their capacity, rounded down."""
-    total = np.floor(np.asarray(active_urban_guides) * capacity_urban + 1e-9)
-    return np.floor(total * followup_share + 1e-9).astype(np.int64)
+    return np.floor(urban_guide_capacity(active_urban_guides, capacity_urban) * followup_share + 1e-9
+                    ).astype(np.int64)
 
 
 def guide_utilisation(contacts, matches, active_urban_guides, active_local_guides, capacity_urban, capacity_local):
@@ -109,7 +114,7 @@ def guide_utilisation(contacts, matches, active_urban_guides, active_local_guide
     local guides made (matches beyond their capacity were found at programs), over the capacity of both
     sides; 0 if none."""
     local_capacity = active_local_guides * capacity_local
-    capacity = np.floor(np.asarray(active_urban_guides) * capacity_urban + 1e-9) + local_capacity
+    capacity = urban_guide_capacity(active_urban_guides, capacity_urban) + local_capacity
     used = contacts + np.minimum(matches, local_capacity)
     return np.where(capacity > 0, used / np.maximum(capacity, 1e-300), 0.0)
 

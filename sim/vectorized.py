@@ -170,6 +170,7 @@ class VectorizedEngine(WeeklyRun):
         self.w_class = np.array([rules.outreach_weight(False, p.targeting, b.tie_weight),
                                  rules.outreach_weight(True, p.targeting, b.tie_weight)], dtype=float)
         self.q_max = self._max_event_probability()
+        self.role_end_p = float(rules.role_end_probability(b.role_end_rate))
         self.week = 0
         self.wk: Week | None = None
         self.recorder = Recorder(cfg.costs)
@@ -321,7 +322,7 @@ class VectorizedEngine(WeeklyRun):
                             wish_offline=u[0] < p_off, wish_urban=u[1] < p_urb, wish_online=u[2] < p_on,
                             wish_match=(stage == rules.FAN) & (e >= b.partner_threshold),
                             wish_move=(stage == rules.PARTNER) & (u[3] < p_move),
-                            role_end=(stage == rules.PARTNER) & (u[4] < rules.role_end_probability(b.role_end_rate)),
+                            role_end=(stage == rules.PARTNER) & (u[4] < self.role_end_p),
                             passive=passive, ind_urban=ind_urban, ind_online=ind_online)
 
     def _allocate_region(self, r: int, in_r: np.ndarray, ind_urban: np.ndarray, ind_online: np.ndarray) -> None:
