@@ -92,8 +92,10 @@ class Week:
         """Inputs of the match seat rules (``rules.match_seats``, ``rules.match_seat_limits``): local guides,
         roles found at this week's programs and online events (so those seats must be given first), free roles."""
         p, b, g = cfg.policy, cfg.behaviour, cfg.regions
+        suspended = rules.offline_suspended(self.t, p.offline_suspended_from_week, p.offline_suspended_weeks)
         roles = rules.partner_roles(g.needs_per_1000_locals, self.locals_start[region], self.active_local[region],
-                                    p.guide_roles_local)
+                                    p.guide_roles_local, 0.0 if suspended else p.offline_programs_per_year,
+                                    b.roles_per_program, self.partners_start[region], b.roles_per_partner)
         return (self.active_local[region], p.guide_capacity_local, self.won("offline", region), b.program_role_rate,
                 roles, self.partners_start[region], self.won("online", region), b.online_role_rate)
 

@@ -72,6 +72,8 @@ class RelationshipModel(WeeklyRun, mesa.Model):
         self.outreach_weight = {t: float(rules.outreach_weight(t, p.targeting, b.tie_weight)) for t in (False, True)}
         self.role_end_probability = float(rules.role_end_probability(b.role_end_rate))
         self.match_weight = {s: float(rules.match_weight(s, p.skill_matching, b.skill_weight)) for s in (False, True)}
+        self.match_holds = {s: float(rules.match_holds_probability(s, p.skill_matching, b.skill_role_share))
+                            for s in (False, True)}
         g = cfg.regions
         ages = np.arange(3)
         self.exit_probability = rules.local_exit_probability(ages, g.youth_leave_rate, g.elder_death_rate).tolist()

@@ -193,8 +193,9 @@ class PolicyParams:
     target_theme: bool = P(True, "on/off", None, None, f"{S000}:811, {S004}:502 (肝付町 rocket fans)",
                            "targeted outreach reaches people with a matching theme interest",
                            "テーマ層をターゲットに含む")
-    entry_bar: float = P(0.0, "0-1", 0, 1, f"{S004}:406-408 (度會県: a high bar raises "
-                         f"attachment), {S004}:688 (夕張Likers! low bar)",
+    entry_bar: float = P(0.3, "0-1", 0, 1, f"assumption for the default (a registration form asking a few "
+                         f"questions); the range: {S004}:406-408 (度會県: a high bar raises attachment), {S004}:688 "
+                         f"(夕張Likers!: a like)",
                          "entry bar of the registration platform (0 = a like, 1 = demanding)", "登録のハードル")
     donor_path: bool = P(False, "on/off", None, None, f"{S000}:323 (ふるさと納税型)",
                          "donors (ふるさと納税-like) can become fans without visiting", "寄附による関係（非訪問）")
@@ -232,6 +233,10 @@ class BehaviourParams:
                                     "登録時エンゲージメント（低ハードル）")
     entry_engagement_high: float = P(0.6, "0-1", 0, 1, f"assumption; {S004}:406-408 (度會県: attachment)",
                                      "engagement of a new fan at entry_bar = 1", "登録時エンゲージメント（高ハードル）")
+    tie_attachment: float = P(0.15, "0-1", 0, 1, f"assumption; {S000}:811 (approaching people with a "
+                              f"matching theme or an existing relation works)",
+                              "extra engagement of a new fan with roots in the region or its theme",
+                              "ゆかり・テーマ層の登録時エンゲージメント加算")
     apply_urban_indifferent: float = P(0.002, "probability/week", 0, 1, "assumption",
                                        "wish of an indifferent person to attend an urban event, times outreach weight",
                                        "無関心層の都市イベント参加希望")
@@ -275,6 +280,14 @@ class BehaviourParams:
                              "years on average); calibration candidate",
                              "rate at which a partner's role ends; the partner is a fan again, with its engagement, "
                              "and may be matched to a new role", "関わりしろ（役割）の終了率")
+    roles_per_program: float = P(1.0, "roles per yearly program", 0, 1_000_000, f"assumption; ヒダスケ turns "
+                                 f"local tasks (地域の困りごと) into programs {S002}:152, 236 a year {S002}:168",
+                                 "partner roles kept open per offline program the region runs a year (none while "
+                                 "programs are suspended)", "プログラム一つ当たりの関わりしろ")
+    roles_per_partner: float = P(0.5, "roles/partner", 0, 0.99, f"assumption; partners draw in locals and other "
+                                 f"relationship people ({S001}:64 地域住民及び他の関係人口を触発)",
+                                 "partner roles each partner opens beyond its own (below 1, so roles stay finite)",
+                                 "パートナーが生む関わりしろ")
     program_role_rate: float = P(0.2, "roles/participant", 0, 1, f"assumption; 関わりしろ found at programs "
                                  f"{S001}:75", "partner roles an offline program surfaces per participant",
                                  "プログラムで見つかる関わりしろ")
@@ -282,6 +295,10 @@ class BehaviourParams:
                                 f"online relationship population that does not visit {S003}:12, relations kept "
                                 f"online {S003}:28", "remote partner roles (remote work, 副業, online tasks) an "
                                 "online event surfaces per participant", "オンラインで見つかる関わりしろ")
+    skill_role_share: float = P(0.3, "share", 0, 1, f"assumption; regions seek partners to bring skills they "
+                                f"lack ({S002}:43 地域に不足するスキル等の補完)",
+                                "share of partner roles that need a skill the region lacks; an unskilled fan sent "
+                                "to one does not take it up", "スキルを要する関わりしろの割合")
     skill_weight: float = P(3.0, "relative weight", 1, 1000, "assumption",
                             "match priority of skilled fans when skill_matching is on", "スキル保有者の優先度")
     life_event_rates: list[float] = P([0.10, 0.04, 0.03, 0.06], "1/year (young, family, midlife, senior)", 0, 10,

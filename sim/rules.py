@@ -159,10 +159,14 @@ def burden_update(burden, load, per_visitor, recovery, spread, n_local_guides):
     return rested + (1.0 - rested) * added
 
 
-def partner_roles(needs_per_1000, n_locals, local_guides, roles_per_guide):
-    """Partner roles (関わりしろ) a region can offer at once: its own needs, which shrink with its population,
-    plus those its active local guides find and keep open (000:946-950, 001:75)."""
-    return needs_per_1000 * n_locals / 1000.0 + roles_per_guide * np.asarray(local_guides)
+def partner_roles(needs_per_1000, n_locals, local_guides, roles_per_guide, programs_per_year=0.0,
+                  roles_per_program=0.0, partners=0, roles_per_partner=0.0):
+    """Partner roles (関わりしろ) a region can offer at once: its own needs, which shrink with its population;
+    those its active local guides find and keep open (000:946-950, 001:75); the local tasks its programs turn
+    into encounters (ヒダスケ: 地域の困りごと as programs, 002:152, 002:168); and those its partners open by
+    drawing in locals and other relationship people (001:64). Roles grow with programs, guides and partners."""
+    return (needs_per_1000 * n_locals / 1000.0 + roles_per_guide * np.asarray(local_guides)
+            + roles_per_program * programs_per_year + roles_per_partner * np.asarray(partners))
 
 
 def role_end_probability(role_end_rate):
@@ -312,9 +316,12 @@ def conversion_probability(hazard, contacted, att_urban, att_online, entry_bar, 
 
 
 @register_jitable
-def entry_engagement(entry_bar, b: BehaviourParams):
-    """Engagement of a new fan: a higher bar raises attachment (004: 鹿角家)."""
-    return b.entry_engagement_low + entry_bar * (b.entry_engagement_high - b.entry_engagement_low)
+def entry_engagement(entry_bar, attached, b: BehaviourParams):
+    """Engagement of a new fan: a higher bar raises attachment (004: 鹿角家), and a person who already relates
+    to the region, by roots (ゆかり) or by its theme, starts more attached (000:811: approaching people who
+    already have some relation, or whose interest matches the theme, works)."""
+    return np.minimum(1.0, b.entry_engagement_low + entry_bar * (b.entry_engagement_high - b.entry_engagement_low)
+                      + b.tie_attachment * attached)
 
 
 # --- 7.5 activities -----------------------------------------------------------------------
@@ -355,6 +362,13 @@ def select_top(keys, seats):
 def match_weight(skilled, skill_matching, skill_weight):
     """Priority of a fan for a local-guide match: skilled fans first when skill matching is on."""
     return 1.0 + (skill_weight - 1.0) * skilled * skill_matching
+
+
+def match_holds_probability(skilled, skill_matching, skill_role_share):
+    """Chance a match turns into a lasting role: a share of the roles needs a skill the region lacks (002:43),
+    and a fan without it, sent to such a role, does not take it up. With skill matching, local guides send
+    each fan to a role they can fill (南小国町, 004:101, 004:1124-1174), so every match holds."""
+    return 1.0 - skill_role_share * (1.0 - np.asarray(skilled, dtype=float)) * (1.0 - float(skill_matching))
 
 
 # --- 7.6 engagement and the ladder -----------------------------------------------------

@@ -128,6 +128,7 @@ class VectorizedEngine(WeeklyRun):
         self.region, self.stage, self.e = urban.region, urban.stage, urban.engagement
         self.tied = np.asarray(rules.targeted(urban.roots, urban.theme, p.target_roots, p.target_theme), dtype=bool)
         self.skilled, self.online, self.life = urban.skilled, urban.online, urban.life
+        self.attached = urban.roots | urban.theme  # already relates to the region (rules.entry_engagement)
         self.donor_until = urban.donor_until
         self.deg = np.diff(self.csr.indptr[:N + 1]).astype(np.int32)
         self.engaged = kernels.engaged_people(self.stage, 8 * numba.get_num_threads())  # fans, partners (sorted)
@@ -215,6 +216,9 @@ class VectorizedEngine(WeeklyRun):
         uw, wk = self.uw, self.this_week
         assert uw.won is not None
         att_off, att_urb, att_on, matched, moves, followed = uw.won
+        taken = np.flatnonzero(matched)  # matches that hold (rules.match_holds_probability)
+        matched[taken[self.rng.random(taken.size) >= rules.match_holds_probability(
+            self.skilled[uw.eng[taken]], p.skill_matching, b.skill_role_share)]] = False
         converted = [uw.passive]
         for idx, channel in ((_cat(uw.contacted), (1, 0, 0)), (_cat(uw.ind_won_urban), (0, 1, 0)),
                              (_cat(uw.ind_won_online), (0, 0, 1))):
@@ -237,7 +241,7 @@ class VectorizedEngine(WeeklyRun):
         self.stage[E] = s_new
         self.stage[new_fans] = rules.FAN
         self.engaged = np.sort(np.concatenate([E[~(moves | to_ind)], new_fans]), kind="stable")  # merges two runs
-        self.e[new_fans] = rules.entry_engagement(p.entry_bar, b)
+        self.e[new_fans] = rules.entry_engagement(p.entry_bar, self.attached[new_fans], b)
         joined = new_fans[~self.member[new_fans]]
         self.member[new_fans] = rules.registered(self.member[new_fans], self.stage[new_fans])
         self.member_counts += np.bincount(self.region[joined], minlength=self.R)

@@ -148,7 +148,11 @@ def check_context(eng, R: int) -> None:
 def expected_seats(eng, r: int, offline_won: int, stock: float) -> dict[str, int]:
     p, b, g, wk = eng.cfg.policy, eng.cfg.behaviour, eng.cfg.regions, eng.wk
     n_off, n_urb, n_on = wk.events
-    roles = g.needs_per_1000_locals * wk.locals_start[r] / 1000 + p.guide_roles_local * wk.active_local[r]
+    suspended = p.offline_suspended_from_week >= 0 and (p.offline_suspended_from_week <= wk.t
+                                                         < p.offline_suspended_from_week + p.offline_suspended_weeks)
+    roles = (g.needs_per_1000_locals * wk.locals_start[r] / 1000 + p.guide_roles_local * wk.active_local[r]
+             + b.roles_per_program * (0 if suspended else p.offline_programs_per_year)
+             + b.roles_per_partner * wk.partners_start[r])
     followups = int(np.floor(np.floor(wk.active_urban[r] * p.guide_capacity_urban + 1e-9) * p.guide_followup_share
                              + 1e-9))
     offered = np.floor(wk.active_local[r] * p.guide_capacity_local + b.program_role_rate * offline_won

@@ -49,6 +49,7 @@ def test_scarce_roles_are_reported_as_the_limit(engine):
     """5 roles per 1,000 locals (1 in this village), none found by guides, and many ready fans: roles, not
     guides, stop matches."""
     df = run(engine, "regions.needs_per_1000_locals=5", "policy.guide_roles_local=0",
+             "behaviour.roles_per_program=0", "behaviour.roles_per_partner=0",
              "population.initial_fan_share=0.3",
              "behaviour.engagement_decay=0.005")
     wk = df[df.step > 0]

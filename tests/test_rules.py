@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -91,6 +92,8 @@ def test_burden_recovers_rises_and_stays_in_bounds():
 def test_partner_roles_and_match_seats():
     assert rules.partner_roles(40, 1000, 0, 10.0) == 40
     assert rules.partner_roles(40, 500, 3, 10.0) == 50  # half the locals, three guides' roles
+    assert rules.partner_roles(40, 1000, 0, 10.0, 12, 1.0) == 52  # a role per yearly program
+    assert rules.partner_roles(40, 1000, 0, 10.0, 0, 1.0, 20, 0.5) == 50  # partners open roles
     assert int(rules.match_seats(2, 2.0, 10, 0.2, 40, 10)) == 6
     assert int(rules.match_seats(2, 2.0, 10, 0.2, 40, 39)) == 1  # only free roles
     assert int(rules.match_seats(2, 2.0, 10, 0.2, 40, 45)) == 0  # never negative
@@ -133,7 +136,19 @@ def test_conversion_probability_channels_and_bar():
     high_bar = rules.conversion_probability(0.01, 1, 1, 1, 1.0, 0.4, B)
     low_bar = rules.conversion_probability(0.01, 1, 1, 1, 0.0, 0.4, B)
     assert high_bar < low_bar
-    assert rules.entry_engagement(1.0, B) > rules.entry_engagement(0.0, B)
+    assert rules.entry_engagement(1.0, False, B) > rules.entry_engagement(0.0, False, B)
+    assert rules.entry_engagement(0.0, True, B) == pytest.approx(rules.entry_engagement(0.0, False, B)
+                                                                 + B.tie_attachment)
+    assert rules.entry_engagement(1.0, True, replace(B, tie_attachment=1.0)) == 1.0
+
+
+def test_match_holds_only_when_the_role_fits():
+    share = 0.3
+    assert rules.match_holds_probability(False, False, share) == pytest.approx(1 - share)
+    assert rules.match_holds_probability(True, False, share) == 1.0
+    assert rules.match_holds_probability(False, True, share) == 1.0
+    assert rules.match_holds_probability(np.array([False, True]), False, share).tolist() == pytest.approx(
+        [1 - share, 1.0])
 
 
 def test_apply_probabilities_by_stage():

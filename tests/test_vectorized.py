@@ -61,6 +61,7 @@ def test_incremental_state_matches_a_recount(regions):
     cfg = compose([*SMALL, f"regions.count={regions}", "run.steps=150", "policy.funding_years=1",
                    "policy.self_running_share=0", "population.initial_partner_share=0.05",
                    "regions.openings_per_1000_locals=50", "regions.birth_rate=0.5",
+                   "behaviour.life_event_rates=[1,1,1,1]",
                    "behaviour.engagement_decay=0.05", "behaviour.role_end_rate=2"])  # drops and role ends too
     eng = VectorizedEngine(cfg)
     capacity = eng.l_region.size

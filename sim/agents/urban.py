@@ -39,6 +39,7 @@ class UrbanResident(mesa.Agent):
         self.theme = bool(theme)
         p = model.cfg.policy
         self.tied = bool(rules.targeted(self.roots, self.theme, p.target_roots, p.target_theme))
+        self.attached = self.roots or self.theme  # already relates to the region (rules.entry_engagement)
         self.skilled = bool(skilled)
         self.donor_until = float(donor_until)
         self.online = float(online)
@@ -111,16 +112,17 @@ class UrbanResident(mesa.Agent):
                                                 p.online_effect, b)
             if m.rng.random() < prob:
                 self.stage = rules.FAN
-                self.engagement = float(rules.entry_engagement(p.entry_bar, b))
+                self.engagement = float(rules.entry_engagement(p.entry_bar, self.attached, b))
                 self.member = bool(rules.registered(self.member, self.stage))
                 flows[NEW_FANS] += 1
             return
-        gain = rules.engagement_gain(won["offline"], won["urban"], won["online"], won["match"], won["followup"],
+        matched = bool(won["match"]) and m.rng.random() < m.match_holds[self.skilled]
+        gain = rules.engagement_gain(won["offline"], won["urban"], won["online"], matched, won["followup"],
                                      self.frac,
                                      rules.donating(self.donor_until, m.week) and p.donor_path,
                                      p.online_effect, b)
         self.engagement = float(rules.engagement_update(self.engagement, gain, b.engagement_decay))
-        new = int(rules.next_stage(self.stage, self.engagement, won["move"], won["match"], self.role_ended,
+        new = int(rules.next_stage(self.stage, self.engagement, won["move"], matched, self.role_ended,
                                    b.fan_floor, b.partner_floor))
         if new == rules.MIGRANT:
             flows[NEW_MIGRANTS] += 1
