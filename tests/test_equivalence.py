@@ -69,6 +69,24 @@ def urban_state(eng) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
             np.array([a.engagement for a in people]), np.array([a.tied for a in people]))
 
 
+def attached_of(eng) -> np.ndarray:
+    """Whether each urban resident already relates to its region (roots or theme), engine-neutral."""
+    if hasattr(eng, "attached"):
+        return eng.attached.astype(bool)
+    return np.array([a.attached for a in sorted(eng.urban, key=lambda a: a.node)])
+
+
+def check_new_fans(eng, start: tuple) -> int:
+    """Every resident indifferent at the start of the week and a fan now starts at the entry engagement of
+    ``rules.entry_engagement`` (bar and attachment). Returns how many new fans were checked."""
+    _, stage0, _, _ = start
+    _, stage, e, _ = urban_state(eng)
+    new = (stage0 == rules.INDIFFERENT) & (stage == rules.FAN)
+    want = rules.entry_engagement(eng.cfg.policy.entry_bar, attached_of(eng)[new], eng.cfg.behaviour)
+    assert np.allclose(e[new], want, atol=1e-6), "a new fan's entry engagement"
+    return int(new.sum())
+
+
 def guide_table(eng) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """side, region and self-running flag of every guide."""
     if hasattr(eng, "g_side"):
@@ -207,7 +225,7 @@ def test_each_phase_does_what_the_rules_say(engine):
     eng = build_engine(cfg)
     R = cfg.regions.count
     totals = dict.fromkeys(SEAT_KINDS, 0)
-    checked = 0
+    checked = new_fans = 0
     for _ in range(40):
         for phase in PHASES:
             if phase == "decide":
@@ -222,7 +240,10 @@ def test_each_phase_does_what_the_rules_say(engine):
             elif phase == "allocate":
                 for kind, n in check_allocation(eng, R, start, stock).items():
                     totals[kind] += n
+            elif phase == "advance":
+                new_fans += check_new_fans(eng, start)
     assert checked == 40 and all(n > 0 for n in totals.values()), totals
+    assert new_fans > 0
 
 
 def test_migrants_join_the_locals_of_their_own_region():
