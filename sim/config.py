@@ -12,7 +12,7 @@ import math
 import numbers
 import os
 import typing
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import fields, is_dataclass
 from functools import cache
@@ -113,6 +113,8 @@ def check_value(key: str, value: Any) -> Any:
         else:
             where = f"groups: {', '.join(params.GROUPS)}"
         raise ConfigError(f"{key}: unknown key (value {value!r}); allowed {where}")
+    if key == "regions.table":
+        return check_table(value)
     f = fields_[key]
     t = _type_of(f)
     allowed = _allowed(key, f)
@@ -218,6 +220,36 @@ def _get(cfg: Config, key: str) -> Any:
     return obj
 
 
+def check_table(rows: Any) -> list[dict[str, Any]]:
+    """Check the rows of ``regions.table``: each a mapping of known keys (``params.REGION_KEYS``, ``name``,
+    ``name_ja``) to values allowed for the key it overrides; return them converted. Errors name the row."""
+    allowed_keys = ", ".join((*params.REGION_NAMES, *params.REGION_KEYS))
+    if not isinstance(rows, list | tuple):
+        raise ConfigError(f"regions.table: {_show(rows)} is not allowed; allowed: a list of rows, each a mapping "
+                          f"of {allowed_keys}")
+    out = []
+    for i, row in enumerate(rows):
+        where = f"regions.table[{i}]"
+        if not isinstance(row, Mapping):
+            raise ConfigError(f"{where}: {_show(row)} is not allowed; allowed: a mapping of {allowed_keys}")
+        checked: dict[str, Any] = {}
+        for k, value in row.items():
+            if k in params.REGION_NAMES:
+                if not isinstance(value, str) or not value:
+                    raise ConfigError(f"{where}.{k}: {_show(value)} is not allowed; allowed: a non-empty string")
+                checked[k] = value
+                continue
+            if k not in params.REGION_KEYS:
+                raise ConfigError(f"{where}.{k}: unknown key (value {value!r}); allowed: {allowed_keys}")
+            dotted = params.REGION_KEYS[k]
+            try:
+                checked[k] = check_value(dotted, value)
+            except ConfigError as exc:
+                raise ConfigError(f"{where}.{k} ({exc})") from None
+        out.append(checked)
+    return out
+
+
 def validate(cfg: Config) -> Config:
     """Check a whole configuration and return it unchanged, or raise ``ConfigError`` (one line).
 
@@ -235,6 +267,15 @@ def validate(cfg: Config) -> Config:
         if str(f.metadata.get("unit", "")).startswith("shares") and abs(sum(v[key]) - 1.0) > 1e-6:
             raise ConfigError(f"{key}: {_show(v[key])} sums to {sum(v[key]):g}; allowed: shares summing to 1 "
                               "(within 1e-6)")
+    rows = v["regions.table"]
+    if rows and len(rows) != v["regions.count"]:
+        raise ConfigError(f"regions.count: {v['regions.count']!r} differs from the {len(rows)} rows of regions.table; "
+                          "allowed: the number of rows (or an empty table)")
+    for i, row in enumerate(rows):
+        shares = row.get("local_age_shares")
+        if shares is not None and abs(sum(shares) - 1.0) > 1e-6:
+            raise ConfigError(f"regions.table[{i}].local_age_shares: {_show(shares)} sums to {sum(shares):g}; "
+                              "allowed: shares summing to 1 (within 1e-6)")
     if v["scenario"] not in options("scenario"):
         raise ConfigError(f"scenario: {v['scenario']!r} is not a known scenario; allowed: "
                           f"{', '.join(options('scenario'))}")

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from sim import rules
-from sim.params import ENGINES, Config, PolicyParams
+from sim.params import ENGINES, Config
 from sim.table import FLOWS, SEAT_KINDS, Recorder
 
 PHASES = ("context", "decide", "allocate", "advance", "locals", "bookkeeping", "record")
@@ -44,13 +44,14 @@ class Week:
     seats, applicants and ``won``; ``winners`` and ``flows`` count simulated residents."""
 
     t: int
-    events: tuple[int, int, int]  # offline programs, urban events, online events held
+    events: np.ndarray  # (R, 3) offline programs, urban events, online events held in each region
     active_urban: np.ndarray  # active urban-side guides per region
     active_local: np.ndarray  # active local-side guides per region
     locals_start: np.ndarray  # living locals per region at the start of the week
     partners_start: np.ndarray  # partners per region at the start of the week
     openings: np.ndarray  # openings stock per region at the start of the week
     scale: int = 1  # real urban residents per simulated one (population.scale)
+    rc: list[Config] = field(default_factory=list)  # each region's configuration (params.region_config)
     willing: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # willing hosts per region
     seats: dict[str, np.ndarray] = field(default_factory=dict)
     applicants: dict[str, np.ndarray] = field(default_factory=dict)
@@ -58,13 +59,16 @@ class Week:
     flows: np.ndarray = field(default_factory=lambda: np.zeros((0, len(FLOWS)), np.int64))  # FLOWS per region
 
     @classmethod
-    def start(cls, t: int, p: PolicyParams, n_regions: int, active_urban: np.ndarray, active_local: np.ndarray,
+    def start(cls, t: int, rc: list[Config], active_urban: np.ndarray, active_local: np.ndarray,
               locals_start: np.ndarray, partners_start: np.ndarray, openings: np.ndarray, scale: int = 1) -> Week:
-        """A new week's context: the calendar of ``t`` and the given start-of-week counts (``partners_start``
-        of simulated residents, each standing for ``scale`` people) and openings."""
-        wk = cls(t, rules.events_held(t, p), np.asarray(active_urban, np.int64), np.asarray(active_local, np.int64),
+        """A new week's context: each region's calendar of ``t`` (``rc``: the regions' configurations) and
+        the given start-of-week counts (``partners_start`` of simulated residents, each standing for ``scale``
+        people) and openings."""
+        n_regions = len(rc)
+        events = np.array([rules.events_held(t, c.policy) for c in rc], dtype=np.int64).reshape(n_regions, 3)
+        wk = cls(t, events, np.asarray(active_urban, np.int64), np.asarray(active_local, np.int64),
                  np.asarray(locals_start, np.int64), np.asarray(partners_start, np.int64) * scale,
-                 np.array(openings, dtype=float), scale)
+                 np.array(openings, dtype=float), scale, list(rc))
         wk.willing = np.zeros(n_regions, np.int64)
         wk.flows = np.zeros((n_regions, len(FLOWS)), np.int64)
         for kind in SEAT_KINDS:
@@ -86,12 +90,15 @@ class Week:
 
     def _offline_args(self, region: int, cfg: Config) -> tuple:
         """Inputs of the offline seat rules (``rules.offline_seats``, ``rules.offline_seat_limits``)."""
-        return self.events[0], cfg.policy.offline_capacity, self.willing[region], cfg.regions.visitors_per_host
+        rc = self.rc[region]
+        return (self.events[region, 0], rc.policy.offline_capacity, self.willing[region],
+                rc.regions.visitors_per_host)
 
     def _match_args(self, region: int, cfg: Config) -> tuple:
         """Inputs of the match seat rules (``rules.match_seats``, ``rules.match_seat_limits``): local guides,
         roles found at this week's programs and online events (so those seats must be given first), free roles."""
-        p, b, g = cfg.policy, cfg.behaviour, cfg.regions
+        rc = self.rc[region]
+        p, b, g = rc.policy, cfg.behaviour, rc.regions
         suspended = rules.offline_suspended(self.t, p.offline_suspended_from_week, p.offline_suspended_weeks)
         roles = rules.partner_roles(g.needs_per_1000_locals, self.locals_start[region], self.active_local[region],
                                     p.guide_roles_local, 0.0 if suspended else p.offline_programs_per_year,
@@ -102,13 +109,13 @@ class Week:
     def seats_for(self, kind: str, region: int, cfg: Config) -> int:
         """Seats of ``kind`` in ``region`` this week, from the rules and this week's context, for both
         engines; match seats need the offline seats given first (programs surface roles)."""
-        p = cfg.policy
+        p = self.rc[region].policy
         if kind == "offline":
             return int(rules.offline_seats(*self._offline_args(region, cfg)))
         if kind == "urban":
-            return int(rules.event_seats(self.events[1], p.urban_event_capacity))
+            return int(rules.event_seats(self.events[region, 1], p.urban_event_capacity))
         if kind == "online":
-            return int(rules.event_seats(self.events[2], p.online_capacity))
+            return int(rules.event_seats(self.events[region, 2], p.online_capacity))
         if kind == "contact":
             return int(rules.contact_seats(self.active_urban[region], p.guide_capacity_urban, p.guide_followup_share))
         if kind == "followup":
@@ -129,10 +136,10 @@ class Week:
     def activity(self, region: int, cfg: Config) -> dict:
         """The week's activity columns of the table for ``region`` (``sim.table.ACTIVITY``, seats,
         applicants and binding limits)."""
-        p = cfg.policy
+        p = self.rc[region].policy
         won = {kind: self.won(kind, region) for kind in SEAT_KINDS}
         active = int(self.active_urban[region] + self.active_local[region])
-        return dict(events=self.events,
+        return dict(events=tuple(int(n) for n in self.events[region]),
                     paid_guides=int(rules.paid_guides(self.t, p.funding_years, active)),
                     **{f"seats_{k}": int(self.seats[k][region]) for k in SEAT_KINDS},
                     **{f"applicants_{k}": int(self.applicants[k][region]) for k in SEAT_KINDS},

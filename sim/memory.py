@@ -38,9 +38,10 @@ def estimate_bytes(cfg: Config) -> int:
     """Peak memory of a run of ``cfg`` with its engine (``cfg.engine``), in bytes."""
     pop, net = cfg.population, cfg.network
     from sim import rules
+    from sim.params import region_values
 
     n = rules.urban_agents(pop.urban, pop.scale)
-    n_local = pop.locals_per_region * cfg.regions.count
+    n_local = sum(region_values(cfg, "population.locals_per_region"))
     kin = net.kin_ties * pop.roots_share * n
     table = TABLE_ROW_BYTES * (cfg.run.steps + 1) * cfg.regions.count
     if cfg.engine == "mesa":

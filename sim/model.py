@@ -16,7 +16,7 @@ from sim import rules
 from sim.agents import Guide, LocalResident, UrbanResident
 from sim.engines import NEW_MIGRANTS, SEAT_KINDS, Week, WeeklyRun
 from sim.network import build_graph, sample
-from sim.params import Config
+from sim.params import Config, region_configs
 from sim.population import draw_guides, draw_locals, draw_urban, new_local_willingness, streams
 from sim.table import Recorder
 
@@ -42,8 +42,8 @@ class RelationshipModel(WeeklyRun, mesa.Model):
         rngs = streams(cfg.seed)
         super().__init__(rng=rngs["dynamics"])
         self.cfg = cfg
+        self.rc = region_configs(cfg)  # each region's configuration (the regions table applied)
         self.week = 0
-        R = cfg.regions.count
         urban = draw_urban(cfg, rngs["population"])
         local = draw_locals(cfg, rngs["population"])
         guides = draw_guides(cfg, rngs["population"])
@@ -78,8 +78,8 @@ class RelationshipModel(WeeklyRun, mesa.Model):
         ages = np.arange(3)
         self.exit_probability = rules.local_exit_probability(ages, g.youth_leave_rate, g.elder_death_rate).tolist()
         self.ageing_probability = rules.ageing_probability(ages, g.ageing_rate).tolist()
-        self.openings = [float(rules.initial_openings(cfg.regions.openings_per_1000_locals, self._n_locals(r),
-                                                      cfg.regions.max_openings_stock)) for r in range(R)]
+        self.openings = [float(rules.initial_openings(rc.regions.openings_per_1000_locals, self._n_locals(r),
+                                                      rc.regions.max_openings_stock)) for r, rc in enumerate(self.rc)]
         self.wk: Week | None = None
         self.recorder = Recorder(cfg.costs)
         self.record()
@@ -100,7 +100,7 @@ class RelationshipModel(WeeklyRun, mesa.Model):
         for a in self.urban:
             if a.stage == rules.PARTNER:
                 partners_start[a.region] += 1
-        self.wk = Week.start(self.week, self.cfg.policy, R, active[0], active[1], locals_start, partners_start,
+        self.wk = Week.start(self.week, self.rc, active[0], active[1], locals_start, partners_start,
                              np.asarray(self.openings), self.cfg.population.scale)
         self.applications: dict[str, list[list[UrbanResident]]] = {k: [[] for _ in range(R)] for k in SEAT_KINDS}
         self.app_weights: dict[str, list[list[float]]] = {k: [[] for _ in range(R)] for k in SEAT_KINDS}
@@ -130,9 +130,10 @@ class RelationshipModel(WeeklyRun, mesa.Model):
 
     def bookkeeping(self) -> None:
         """Openings stock of each region (ODD 7.3); the week is done."""
-        g, wk = self.cfg.regions, self.this_week
+        wk = self.this_week
         self.week += 1
-        for r in range(g.count):
+        for r, rc in enumerate(self.rc):
+            g = rc.regions
             self.openings[r] = float(rules.openings_next(self.openings[r], wk.flows[r, NEW_MIGRANTS] * wk.scale,
                                                          g.openings_per_1000_locals, wk.locals_start[r],
                                                          g.max_openings_stock))
@@ -195,7 +196,7 @@ class RelationshipModel(WeeklyRun, mesa.Model):
                       for _ in range(self.cfg.population.scale)]  # a simulated migrant is ``scale`` people
         if not newcomers:
             return
-        willingness = new_local_willingness(self.cfg, self.rng, len(newcomers))
+        willingness = new_local_willingness(self.cfg, self.rng, np.array([r for r, _, _ in newcomers]))
         by_region = defaultdict(list)
         for a in self.living_locals:
             by_region[a.region].append(a)

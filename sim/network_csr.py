@@ -1,7 +1,7 @@
 """The social network as compressed sparse rows, for the vectorized engine (ODD 5, "Network").
 
 Same families, parameters and node ids as ``sim.network`` (networkx, Mesa engine): urban
-residents [0, N), initial locals [N, N + L) in blocks of ``locals_per_region`` per region, guides
+residents [0, N), initial locals [N, N + L) in blocks region by region, guides
 after them. The graph is undirected and stored symmetrically (``indptr`` int64, ``indices`` int32),
 without self-loops or repeated ties. Nothing is built as networkx objects or as a full edge list:
 the urban Watts–Strogatz graph, which holds almost all ties, is written straight into CSR by a
@@ -418,9 +418,10 @@ def build_csr(cfg: Config, urban: UrbanInit, local: LocalInit, guides: GuideInit
     net = cfg.network
     n_u, n_l, n_g = urban.region.size, local.region.size, guides.region.size
     R = cfg.regions.count
-    per_region = cfg.population.locals_per_region
-    if n_l != R * per_region or not np.array_equal(local.region[::max(per_region, 1)], np.arange(R)):
-        raise ValueError("locals must come in blocks of locals_per_region per region (sim.population.draw_locals)")
+    sizes = np.bincount(local.region, minlength=R)
+    first = n_u + np.r_[0, np.cumsum(sizes)[:-1]]  # node id of each region's first local
+    if not np.array_equal(local.region, np.repeat(np.arange(R), sizes)):
+        raise ValueError("locals must come in blocks, region by region (sim.population.draw_locals)")
     first_guide = n_u + n_l
     urban_ws = draw_rewiring(n_u, net.urban_k, net.urban_rewire, rng)
     srcs, dsts = [], []
@@ -430,16 +431,28 @@ def build_csr(cfg: Config, urban: UrbanInit, local: LocalInit, guides: GuideInit
         dsts.append(np.asarray(d, dtype=np.int32).ravel())
 
     for r in range(R):
-        add(*ws_edges(per_region, net.local_k, net.local_rewire, rng, offset=n_u + r * per_region))
+        add(*ws_edges(int(sizes[r]), net.local_k, net.local_rewire, rng, offset=int(first[r])))
+
+    def to_locals(people: np.ndarray, regions: np.ndarray, k: int) -> None:
+        """Ties of each of ``people`` to ``k`` distinct locals of its region (uniform, fewer if fewer live
+        there); one block of draws per region, so every region's pool has its own size."""
+        if regions.size == 0:
+            return
+        if R == 1 or np.all(sizes == sizes[0]):
+            picks = sample_rows(rng, people.size, int(sizes[0]), k)
+            add(np.repeat(people, picks.shape[1]), first[regions, None] + picks)
+            return
+        for r in range(R):
+            mine = people[regions == r]
+            picks = sample_rows(rng, mine.size, int(sizes[r]), k)
+            add(np.repeat(mine, picks.shape[1]), first[r] + picks)
+
     rooted = np.flatnonzero(urban.roots)
-    picks = sample_rows(rng, rooted.size, per_region, net.kin_ties)
-    add(np.repeat(rooted, picks.shape[1]), n_u + urban.region[rooted, None].astype(np.int64) * per_region + picks)
+    to_locals(rooted, urban.region[rooted].astype(np.int64), net.kin_ties)
     if n_g:
         g_ids = np.arange(n_g)
         loc_g = g_ids[guides.side == 1]
-        picks = sample_rows(rng, loc_g.size, per_region, net.guide_local_ties)
-        add(np.repeat(first_guide + loc_g, picks.shape[1]),
-            n_u + guides.region[loc_g, None].astype(np.int64) * per_region + picks)
+        to_locals(first_guide + loc_g, guides.region[loc_g].astype(np.int64), net.guide_local_ties)
         urb_g = g_ids[guides.side == 0]
         if urb_g.size:
             order = np.argsort(urban.region, kind="stable") if R > 1 else None

@@ -89,7 +89,15 @@ class PopulationParams:
 class RegionParams:
     """The destination regions: capacity to host and absorb, remoteness, demography."""
 
-    count: int = P(1, "regions", 1, 1000, "assumption", "number of destination regions R", "地域数")
+    count: int = P(1, "regions", 1, 1000, "assumption", "number of destination regions R (the rows of "
+                   "regions.table when it is given)", "地域数")
+    table: list[dict[str, Any]] = P([], "rows", None, None, "assumption (the shipped tables: conf/regions/*.yaml)",
+                                    "one row per region: `name`, `name_ja` and any regional key of REGION_KEYS, "
+                                    "which overrides the declared value for that region only; empty: every "
+                                    "region takes the declared values", "地域表（地域ごとの値）")
+    attraction: float = P(1.0, "relative weight", 0, 1e9, "assumption; calibration candidate",
+                          "weight of a region in the urban residents' choice of the region they relate to "
+                          "(its share of their attention: regions compete for the same people)", "地域の誘引度")
     remoteness: float = P(0.3, "0-1", 0, 1, "assumption", "travel cost from the city; scales down the wish to "
                           "attend offline programs by (1 - remoteness)", "遠隔度（移動コスト）")
     host_willingness: float = P(0.3, "probability/week", 0, 1, f"assumption; hosting burden {S000}:784, {S001}:69",
@@ -367,6 +375,63 @@ class Config:
 
 
 GROUPS = ("population", "regions", "network", "policy", "behaviour", "costs", "run")
+
+# The keys a row of ``regions.table`` may set (short name -> dotted key): what differs between regions and what
+# a municipality decides for its own region (locals and their age mix, remoteness, who relates to it,
+# programs, events, guides, funding, roles and openings).
+REGION_KEYS = {
+    "locals": "population.locals_per_region",
+    "local_age_shares": "population.local_age_shares",
+    "roots_share": "population.roots_share",
+    "theme_share": "population.theme_share",
+    "attraction": "regions.attraction",
+    "remoteness": "regions.remoteness",
+    "host_willingness": "regions.host_willingness",
+    "needs_per_1000_locals": "regions.needs_per_1000_locals",
+    "openings_per_1000_locals": "regions.openings_per_1000_locals",
+    "max_openings_stock": "regions.max_openings_stock",
+    "guides": "policy.guides",
+    "funding_years": "policy.funding_years",
+    "offline_programs_per_year": "policy.offline_programs_per_year",
+    "urban_events_per_year": "policy.urban_events_per_year",
+    "online_events_per_year": "policy.online_events_per_year",
+}
+REGION_NAMES = ("name", "name_ja")  # the text keys of a row
+
+
+def region_config(cfg: Config, r: int) -> Config:
+    """The configuration as seen by region ``r``: row ``r`` of ``regions.table`` applied over the declared
+    values (``cfg`` itself when the table is empty). Only the groups a row changes are copied."""
+    from dataclasses import replace
+
+    if not cfg.regions.table:
+        return cfg
+    changes: dict[str, dict[str, Any]] = {}
+    for short, value in cfg.regions.table[r].items():
+        if short in REGION_NAMES:
+            continue
+        group, leaf = REGION_KEYS[short].split(".")
+        changes.setdefault(group, {})[leaf] = value
+    return replace(cfg, **{g: replace(getattr(cfg, g), **kv) for g, kv in changes.items()})
+
+
+def region_configs(cfg: Config) -> list[Config]:
+    """``region_config`` of every region, in region order."""
+    return [region_config(cfg, r) for r in range(cfg.regions.count)]
+
+
+def region_values(cfg: Config, key: str) -> list[Any]:
+    """The value of dotted ``key`` in each region (from the table, else the declared value)."""
+    group, leaf = key.split(".")
+    return [getattr(getattr(rc, group), leaf) for rc in region_configs(cfg)]
+
+
+def region_name(cfg: Config, r: int, lang: str = "en") -> str:
+    """Display name of region ``r``: its row's ``name`` (``name_ja`` in Japanese), else "region r"."""
+    row = cfg.regions.table[r] if cfg.regions.table else {}
+    if lang == "ja":
+        return str(row.get("name_ja", row.get("name", f"地域{r}")))
+    return str(row.get("name", f"region {r}"))
 
 
 def iter_params(cls: type = Config, prefix: str = ""):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim import rules
-from sim.params import Config
+from sim.params import Config, region_configs, region_values
 
 STREAMS = ("population", "network", "dynamics")
 
@@ -66,12 +66,18 @@ class GuideInit:
 
 
 def draw_urban(cfg: Config, rng: np.random.Generator) -> UrbanInit:
-    """Urban residents: candidate region uniform, attributes independent Bernoulli/Beta draws."""
+    """Urban residents: the region each relates to drawn with weights ``regions.attraction`` (equal by default:
+    regions share the same urban people), roots and theme with that region's shares, other attributes
+    independent Bernoulli/Beta draws."""
     p = cfg.population
     n, r = rules.urban_agents(p.urban, p.scale), cfg.regions.count
-    region = rng.integers(0, r, n).astype(np.int16)
-    roots = rng.random(n) < p.roots_share
-    theme = rng.random(n) < p.theme_share
+    weights = np.asarray(region_values(cfg, "regions.attraction"), dtype=float)
+    if r == 1 or np.all(weights == weights[0]):
+        region = rng.integers(0, r, n).astype(np.int16)
+    else:
+        region = rng.choice(r, size=n, p=weights / weights.sum()).astype(np.int16)
+    roots = rng.random(n) < np.asarray(region_values(cfg, "population.roots_share"))[region]
+    theme = rng.random(n) < np.asarray(region_values(cfg, "population.theme_share"))[region]
     skilled = rng.random(n) < p.skilled_share
     donor = rng.random(n) < p.donor_share
     online = beta_with_mean(rng, p.online_affinity_mean, 4.0, n).astype(np.float32)
@@ -88,28 +94,46 @@ def draw_urban(cfg: Config, rng: np.random.Generator) -> UrbanInit:
                      stage.astype(np.int8), engagement.astype(np.float32))
 
 
+def locals_per_region(cfg: Config) -> np.ndarray:
+    """Local residents of each region at week 0 (the table's ``locals``, else ``population.locals_per_region``)."""
+    return np.asarray(region_values(cfg, "population.locals_per_region"), dtype=np.int64)
+
+
 def draw_locals(cfg: Config, rng: np.random.Generator) -> LocalInit:
-    """Local residents: the same number in each region, age mix and Beta willingness."""
-    p = cfg.population
-    n = p.locals_per_region * cfg.regions.count
-    region = np.repeat(np.arange(cfg.regions.count, dtype=np.int16), p.locals_per_region)
-    shares = np.asarray(p.local_age_shares) / sum(p.local_age_shares)
-    age = rng.choice(len(shares), size=n, p=shares).astype(np.int8)
-    willingness = beta_with_mean(rng, cfg.regions.host_willingness, 2.0, n).astype(np.float32)
-    return LocalInit(region, age, willingness, np.zeros(n, dtype=np.float32))
+    """Local residents in blocks, region by region: each region's number, age mix and Beta willingness."""
+    counts = locals_per_region(cfg)
+    region = np.repeat(np.arange(cfg.regions.count, dtype=np.int16), counts)
+    age = np.empty(region.size, np.int8)
+    willingness = np.empty(region.size, np.float32)
+    start = 0
+    for rc, n in zip(region_configs(cfg), counts):
+        shares = np.asarray(rc.population.local_age_shares) / sum(rc.population.local_age_shares)
+        age[start:start + n] = rng.choice(len(shares), size=n, p=shares)
+        willingness[start:start + n] = beta_with_mean(rng, rc.regions.host_willingness, 2.0, int(n))
+        start += n
+    return LocalInit(region, age, willingness, np.zeros(region.size, dtype=np.float32))
 
 
 def draw_guides(cfg: Config, rng: np.random.Generator) -> GuideInit:
-    """Guides per region from the density lever; each is self-running with the given share."""
-    n_u, n_l = rules.guides_per_region(cfg.policy.guides, cfg.policy.guide_urban_share)
-    per_region = int(n_u + n_l)
-    r = cfg.regions.count
-    side = np.tile(np.r_[np.zeros(int(n_u), np.int8), np.ones(int(n_l), np.int8)], r)
-    region = np.repeat(np.arange(r, dtype=np.int16), per_region)
-    self_running = rng.random(per_region * r) < cfg.policy.self_running_share
+    """Each region's guides (``policy.guides``, from the table when it differs by region), urban-side first;
+    each is self-running with the given share."""
+    sides, regions = [], []
+    for r, rc in enumerate(region_configs(cfg)):
+        n_u, n_l = rules.guides_per_region(rc.policy.guides, cfg.policy.guide_urban_share)
+        sides.append(np.r_[np.zeros(int(n_u), np.int8), np.ones(int(n_l), np.int8)])
+        regions.append(np.full(int(n_u + n_l), r, np.int16))
+    side, region = np.concatenate(sides), np.concatenate(regions)
+    self_running = rng.random(side.size) < cfg.policy.self_running_share
     return GuideInit(side, region, self_running)
 
 
-def new_local_willingness(cfg: Config, rng: np.random.Generator, size: int) -> np.ndarray:
-    """Willingness to host of locals born or moved in during the run (same law as at week 0)."""
-    return beta_with_mean(rng, cfg.regions.host_willingness, 2.0, size).astype(np.float32)
+def new_local_willingness(cfg: Config, rng: np.random.Generator, region: np.ndarray) -> np.ndarray:
+    """Willingness to host of locals born or moved in during the run in regions ``region`` (the law of
+    week 0 of their region)."""
+    region = np.asarray(region, dtype=np.int64)
+    means = np.asarray(region_values(cfg, "regions.host_willingness"))
+    out = np.empty(region.size, np.float32)
+    for r in np.unique(region):
+        mine = region == r
+        out[mine] = beta_with_mean(rng, float(means[r]), 2.0, int(mine.sum()))
+    return out

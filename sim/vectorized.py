@@ -34,7 +34,7 @@ import numpy as np
 from sim import kernels, rules
 from sim.engines import Week, WeeklyRun
 from sim.network_csr import bernoulli_positions, build_csr
-from sim.params import BehaviourParams, Config
+from sim.params import BehaviourParams, Config, region_configs, region_values
 from sim.population import draw_guides, draw_locals, draw_urban, new_local_willingness, streams
 from sim.table import Recorder
 
@@ -114,6 +114,7 @@ class VectorizedEngine(WeeklyRun):
         from sim.config import validate
 
         self.cfg = validate(cfg)
+        self.rc = region_configs(cfg)  # each region's configuration (the regions table applied)
         rngs = streams(cfg.seed)
         self.rng = rngs["dynamics"]
         p, b, g = cfg.policy, cfg.behaviour, cfg.regions
@@ -143,7 +144,8 @@ class VectorizedEngine(WeeklyRun):
         self.n_l = self.L0
         # guides
         self.g_side, self.g_region, self.g_self = guides.side, guides.region, guides.self_running
-        self.g_active = np.asarray(rules.guide_active(0, p.funding_years, self.g_self), dtype=bool)
+        self.g_funding = np.asarray(region_values(cfg, "policy.funding_years"), dtype=float)[self.g_region]
+        self.g_active = np.asarray(rules.guide_active(0, self.g_funding, self.g_self), dtype=bool)
         self.g_node = N + self.L0 + np.arange(self.g_side.size)
         for k in np.flatnonzero((self.g_side == 1) & self.g_active):
             self.l_guide_ties[self.csr.neighbours(self.g_node[k]) - N] += 1
@@ -163,8 +165,10 @@ class VectorizedEngine(WeeklyRun):
             self.class_order = np.argsort(key, kind="stable").astype(np.int32 if N < 2**31 else np.int64)
             self.class_start = np.r_[0, np.cumsum(np.bincount(key, minlength=2 * R))]
             del key
-        self.openings = rules.initial_openings(g.openings_per_1000_locals, self.loc_count.astype(float),
-                                               g.max_openings_stock)
+        self.openings_rate = np.asarray(region_values(cfg, "regions.openings_per_1000_locals"), dtype=float)
+        self.openings_max = np.asarray(region_values(cfg, "regions.max_openings_stock"), dtype=float)
+        self.remoteness = np.asarray(region_values(cfg, "regions.remoteness"), dtype=float)
+        self.openings = rules.initial_openings(self.openings_rate, self.loc_count.astype(float), self.openings_max)
         ages = np.arange(3)
         self.exit_p = rules.local_exit_probability(ages, g.youth_leave_rate, g.elder_death_rate)
         self.age_p = rules.ageing_probability(ages, g.ageing_rate)
@@ -181,8 +185,7 @@ class VectorizedEngine(WeeklyRun):
 
     def context(self) -> None:
         """Calendar, active guides (guides that stop no longer count as engaged ties), start-of-week counts."""
-        p = self.cfg.policy
-        active = np.asarray(rules.guide_active(self.week, p.funding_years, self.g_self), dtype=bool)
+        active = np.asarray(rules.guide_active(self.week, self.g_funding, self.g_self), dtype=bool)
         stopped = np.flatnonzero(self.g_active & ~active)
         self._engagement_changed(self.g_node[stopped], self.g_region[stopped], self.g_active[stopped],
                                  active[stopped])
@@ -190,7 +193,7 @@ class VectorizedEngine(WeeklyRun):
             self.l_guide_ties[self.csr.neighbours(self.g_node[k]) - self.N] -= 1
         self.g_active = active
         R = self.R
-        self.wk = Week.start(self.week, p, R, np.bincount(self.g_region[active & (self.g_side == 0)], minlength=R),
+        self.wk = Week.start(self.week, self.rc, np.bincount(self.g_region[active & (self.g_side == 0)], minlength=R),
                              np.bincount(self.g_region[active & (self.g_side == 1)], minlength=R),
                              self.loc_count.copy(), self.stage_counts[:, rules.PARTNER].copy(), self.openings,
                              self.cfg.population.scale)
@@ -287,10 +290,10 @@ class VectorizedEngine(WeeklyRun):
 
     def bookkeeping(self) -> None:
         """Openings stock of each region (ODD 7.3); the week is done."""
-        g, wk = self.cfg.regions, self.this_week
+        wk = self.this_week
         self.week += 1
-        self.openings = rules.openings_next(self.openings, wk.flows[:, 2] * wk.scale, g.openings_per_1000_locals,
-                                            wk.locals_start.astype(float), g.max_openings_stock)
+        self.openings = rules.openings_next(self.openings, wk.flows[:, 2] * wk.scale, self.openings_rate,
+                                            wk.locals_start.astype(float), self.openings_max)
 
     def region_state(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Stage counts, living locals, their summed burden and registry members, per region."""
@@ -313,12 +316,12 @@ class VectorizedEngine(WeeklyRun):
 
     def _decide_urban(self) -> None:
         """The indifferent bulk by thinning (their rare events); fans and partners on arrays."""
-        b, g = self.cfg.behaviour, self.cfg.regions
+        b = self.cfg.behaviour
         passive, ind_urban, ind_online = self._indifferent_events()
         E = self.engaged
         stage, e = self.stage[E], self.e[E]
         p_off, p_urb, p_on = rules.apply_probabilities(stage, self.online[E], self.w_class[self.tied[E].view(np.uint8)],
-                                                       g.remoteness, b)
+                                                       self.remoteness[self.region[E]], b)
         u = self.rng.random((5, E.size), dtype=np.float32)
         p_move = rules.migration_probability(np.asarray(b.life_event_rates)[self.life[E]], e,
                                              b.migrate_engagement_power)
@@ -499,7 +502,7 @@ class VectorizedEngine(WeeklyRun):
             return
         regions = np.concatenate([np.repeat(np.arange(self.R), born), self.region[movers]]).astype(np.int16)
         age = np.concatenate([np.zeros(n_born, np.int8), rules.migrant_age_group(self.life[movers])])
-        will = new_local_willingness(self.cfg, self.rng, n_new)
+        will = new_local_willingness(self.cfg, self.rng, regions)
         if self.n_l + n_new > self.l_region.size:
             size = max(2 * self.l_region.size, self.n_l + n_new)
             for name in LOCAL_ARRAYS:

@@ -30,12 +30,15 @@ from scipy import stats
 from sim import rules
 from sim.config import compose
 from sim.engines import PHASES, SEAT_KINDS, build_engine, run_engine
+from sim.params import region_config, region_values
 
 ENGINES = ("mesa", "vectorized")
 
 # Small configurations that switch every mechanism on, each different from the others in what it
 # stresses. Two guides per region give each region one urban and one local guide.
-CONFIGS: dict[str, list[str]] = {
+CONFIGS: dict[str, list[str]] = {  # two_towns first: planted bugs in per-region values fail there soonest
+    "two_towns": ["regions=two_towns", "population.urban=600", "population.initial_partner_share=0.01",
+                  "behaviour.life_event_rates=[0.4,0.4,0.4,0.4]"],  # regions that differ (the regions table)
     "three_regions": ["regions=three", "population.urban=600", "population.locals_per_region=200",
                       "policy.guides=2", "policy.offline_programs_per_year=20",
                       "population.initial_partner_share=0.01", "regions.openings_per_1000_locals=30",
@@ -105,7 +108,7 @@ def living_locals_per_region(eng, R: int) -> np.ndarray:
 def exposure_recount(eng, ids: np.ndarray) -> np.ndarray:
     """Engaged-tie share recounted from the network, written out here independently of the engines."""
     week = eng.week
-    p = eng.cfg.policy
+    funding = np.array(region_values(eng.cfg, "policy.funding_years"))
     out = []
     if hasattr(eng, "csr"):
         N, L0 = eng.N, eng.L0
@@ -120,7 +123,7 @@ def exposure_recount(eng, ids: np.ndarray) -> np.ndarray:
                     hits += eng.l_alive[j - N] and eng.l_region[j - N] == r
                 else:
                     k = j - N - L0
-                    hits += (week < 52 * p.funding_years or eng.g_self[k]) and eng.g_region[k] == r
+                    hits += (week < 52 * funding[eng.g_region[k]] or eng.g_self[k]) and eng.g_region[k] == r
             out.append(hits / nb.size if nb.size else 0.0)
         return np.array(out)
     from sim.agents import Guide, LocalResident, UrbanResident
@@ -135,7 +138,7 @@ def exposure_recount(eng, ids: np.ndarray) -> np.ndarray:
             elif isinstance(o, LocalResident):
                 hits += o.alive and o.region == a.region
             elif isinstance(o, Guide):
-                hits += (week < 52 * p.funding_years or o.self_running) and o.region == a.region
+                hits += (week < 52 * funding[o.region] or o.self_running) and o.region == a.region
         deg = eng.graph.degree(a.node)
         out.append(hits / deg if deg else 0.0)
     return np.array(out)
@@ -146,16 +149,19 @@ def openings(eng) -> np.ndarray:
 
 
 def check_context(eng, R: int) -> None:
-    wk, p = eng.wk, eng.cfg.policy
+    wk = eng.wk
     t = eng.week
-    n = [p.offline_programs_per_year, p.urban_events_per_year, p.online_events_per_year]
-    expected = [int(np.floor((t + 1) * k / 52) - np.floor(t * k / 52)) for k in n]
-    if p.offline_suspended_from_week >= 0 and p.offline_suspended_from_week <= t < (
-            p.offline_suspended_from_week + p.offline_suspended_weeks):
-        expected[0] = 0
-    assert wk.t == t and list(wk.events) == expected, (t, wk.events, expected)
+    for r in range(R):
+        p = region_config(eng.cfg, r).policy  # each region's own calendar (the regions table)
+        n = [p.offline_programs_per_year, p.urban_events_per_year, p.online_events_per_year]
+        expected = [int(np.floor((t + 1) * k / 52) - np.floor(t * k / 52)) for k in n]
+        if p.offline_suspended_from_week >= 0 and p.offline_suspended_from_week <= t < (
+                p.offline_suspended_from_week + p.offline_suspended_weeks):
+            expected[0] = 0
+        assert wk.t == t and list(wk.events[r]) == expected, (t, r, wk.events[r], expected)
     side, region, self_running = guide_table(eng)
-    working = (t < 52 * p.funding_years) | self_running
+    funding = np.array(region_values(eng.cfg, "policy.funding_years"))
+    working = (t < 52 * funding[region]) | self_running
     assert np.array_equal(wk.active_urban, np.bincount(region[working & (side == 0)], minlength=R))
     assert np.array_equal(wk.active_local, np.bincount(region[working & (side == 1)], minlength=R))
     assert np.array_equal(wk.locals_start, living_locals_per_region(eng, R))
@@ -164,8 +170,9 @@ def check_context(eng, R: int) -> None:
 
 
 def expected_seats(eng, r: int, offline_won: int, stock: float) -> dict[str, int]:
-    p, b, g, wk = eng.cfg.policy, eng.cfg.behaviour, eng.cfg.regions, eng.wk
-    n_off, n_urb, n_on = wk.events
+    rc = region_config(eng.cfg, r)
+    p, b, g, wk = rc.policy, eng.cfg.behaviour, rc.regions, eng.wk
+    n_off, n_urb, n_on = wk.events[r]
     suspended = p.offline_suspended_from_week >= 0 and (p.offline_suspended_from_week <= wk.t
                                                          < p.offline_suspended_from_week + p.offline_suspended_weeks)
     roles = (g.needs_per_1000_locals * wk.locals_start[r] / 1000 + p.guide_roles_local * wk.active_local[r]
@@ -214,12 +221,14 @@ def check_allocation(eng, R: int, start: tuple, stock: np.ndarray) -> dict[str, 
     return totals
 
 
+@pytest.mark.parametrize("name", ["three_regions", "two_towns"])
 @pytest.mark.parametrize("engine", ENGINES)
-def test_each_phase_does_what_the_rules_say(engine):
-    """40 weeks of the three-region configuration (funding ends at week 26 so guides stop mid-way; more
-    fans, partners and life events so that every kind of seat is used), every phase checked every
-    week; the totals show each kind of seat was exercised."""
-    cfg = config("three_regions", engine, 5, "policy.funding_years=0.5", "policy.self_running_share=0.5",
+def test_each_phase_does_what_the_rules_say(engine, name):
+    """40 weeks of three equal regions and of two towns that differ (funding ends at week 26 so guides stop
+    mid-way, or at week 52 in the remote town; more fans, partners and life events so that every kind of
+    seat is used), every phase checked every week; the totals show each kind of seat was exercised."""
+    funding = ["policy.funding_years=0.5"] if name == "three_regions" else []
+    cfg = config(name, engine, 5, *funding, "policy.self_running_share=0.5",
                  "population.initial_fan_share=0.1", "population.initial_partner_share=0.05",
                  "behaviour.life_event_rates=[0.5,0.5,0.5,0.5]")
     eng = build_engine(cfg)

@@ -20,8 +20,11 @@ ROOT = Path(__file__).resolve().parent.parent
 # (name, file, the line as it is, the line with the bug)
 BUGS = [
     ("calendar one week late", "sim/vectorized.py",
-     "self.wk = Week.start(self.week, p, R,",
-     "self.wk = Week.start(self.week + 1, p, R,"),
+     "self.wk = Week.start(self.week, self.rc,",
+     "self.wk = Week.start(self.week + 1, self.rc,"),
+    ("every region's fans as remote as the first region", "sim/vectorized.py",
+     "self.remoteness[self.region[E]], b)",
+     "self.remoteness[0], b)"),
     ("every region's guides contact region 0", "sim/vectorized.py",
      "contacted = self._contacts(r, agent_seats)",
      "contacted = self._contacts(0, agent_seats)"),

@@ -37,7 +37,8 @@ class Guide(mesa.Agent):
     @property
     def active(self) -> bool:
         """Working this week (ODD 7.2)."""
-        return bool(rules.guide_active(self.model.week, self.model.cfg.policy.funding_years, self.self_running))
+        return bool(rules.guide_active(self.model.week, self.model.rc[self.region].policy.funding_years,
+                                       self.self_running))
 
     def engages(self, region: int) -> bool:
         """Counts as an engaged tie for people relating to ``region`` (ODD 7.4)."""

@@ -75,7 +75,8 @@ class UrbanResident(mesa.Agent):
         r = self.region
         self.frac = self.exposure()
         weight = m.outreach_weight[self.tied]
-        p_off, p_urb, p_on = rules.apply_probabilities(self.stage, self.online, weight, cfg.regions.remoteness, b)
+        p_off, p_urb, p_on = rules.apply_probabilities(self.stage, self.online, weight, m.rc[r].regions.remoteness,
+                                                       b)
         u = m.rng.random(5)
         if u[0] < p_off:
             m.apply("offline", r, self)
