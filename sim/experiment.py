@@ -767,11 +767,7 @@ def _slurm(tasks: Sequence[Task], jobs: int, batch: int | None, options: Mapping
     ``slurm:`` are submitit's parameters (``timeout_min``, ``slurm_partition``, ``mem_gb``, ...)."""
     import submitit
 
-    which = cluster or options.get("cluster", "auto")
-    params = {k: v for k, v in options.items() if k != "cluster"}
-    executor = submitit.AutoExecutor(folder=folder / "submitit", cluster=None if which == "auto" else which)
-    params.setdefault("slurm_array_parallelism", jobs)
-    executor.update_parameters(**params)
+    executor = _slurm_executor(folder / "submitit", options, cluster, jobs)
     handles = executor.map_array(execute_batch, _chunks(tasks, _chunk_size(len(tasks), jobs, batch)))
     try:
         if executor.cluster == "debug":  # runs at .result(), in order
@@ -787,8 +783,21 @@ def _slurm(tasks: Sequence[Task], jobs: int, batch: int | None, options: Mapping
         raise
 
 
-def _check_backend(backend: str) -> None:
-    """The backend's package must be importable (its optional extra installed); ExperimentError if not."""
+def _slurm_executor(folder: Path, options: Mapping[str, Any], cluster: str | None, jobs: int) -> Any:
+    """submitit's AutoExecutor for ``cluster`` (else ``slurm.cluster``) with the ``slurm:`` parameters."""
+    import submitit
+
+    which = cluster or options.get("cluster", "auto")
+    params = {k: v for k, v in options.items() if k != "cluster"}
+    params.setdefault("slurm_array_parallelism", jobs)
+    executor = submitit.AutoExecutor(folder=folder, cluster=None if which == "auto" else which)
+    executor.update_parameters(**params)
+    return executor
+
+
+def _check_backend(backend: str, exp: Experiment, cluster: str | None, jobs: int) -> None:
+    """The backend's package must be importable (its optional extra installed) and, for slurm, submitit must
+    take the ``slurm:`` parameters; ExperimentError (one line) if not, before anything is written."""
     module = {"ray": "ray", "slurm": "submitit"}.get(backend)
     if module is None:
         return
@@ -797,6 +806,18 @@ def _check_backend(backend: str) -> None:
     if importlib.util.find_spec(module) is None:
         raise ExperimentError(f"backend: {backend!r} needs the package {module!r}, which is not installed; "
                               f"allowed: local, or install the extra: pip install -e '.[{backend}]'")
+    if backend == "slurm":
+        import tempfile
+
+        options = exp.options.get("slurm", {})
+        with tempfile.TemporaryDirectory() as tmp:
+            try:
+                _slurm_executor(Path(tmp), options, cluster, jobs)
+            except Exception as exc:  # submitit's NameError, AssertionError, ValueError: several lines
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                raise ExperimentError(f"slurm: {dict(options)!r} refused by submitit ({first}); allowed: submitit's "
+                                      "parameters (timeout_min, mem_gb, cpus_per_task, slurm_partition, ...) and "
+                                      "cluster") from None
 
 
 # ------------------------------------------------------------------------------------------ storage
@@ -989,8 +1010,8 @@ def run(experiment: Experiment | str | Path, *, out: str | Path | None = None, j
     backend = backend or exp.backend
     if backend not in BACKENDS:
         raise _bad("--backend", backend, ", ".join(BACKENDS))
-    _check_backend(backend)
     jobs = jobs or _cores()
+    _check_backend(backend, exp, cluster, jobs)
     root = out_root(out)
     check_writable(root)
     folder = root / exp.name

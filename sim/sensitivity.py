@@ -135,7 +135,7 @@ def plot(results: pd.DataFrame, method: str, path: str | Path, *, outputs: Mappi
     cols = min(3, max(1, len(names)))
     nrows = -(-len(names) // cols)
     n_par = results["parameter"].nunique()
-    fig, axes = plt.subplots(nrows, cols, figsize=(5.2 * cols, 0.9 + (0.38 * n_par + 0.9) * nrows),
+    fig, axes = plt.subplots(nrows, cols, figsize=(5.2 * cols, 1.2 + (0.38 * n_par + 1.2) * nrows),
                              constrained_layout=True, squeeze=False)
     for ax, name in zip(axes.flat, names):
         part = results.loc[results["output"] == name]
@@ -153,11 +153,13 @@ def plot(results: pd.DataFrame, method: str, path: str | Path, *, outputs: Mappi
             ax.barh(ys - h / 2, part["S1"], h, xerr=part["S1_conf"], color="tab:blue", capsize=2,
                     label="S1 一次 first-order")
             ax.set_xlabel("感度指数 sensitivity index")
-            ax.legend(fontsize="small", loc="lower right")
         ax.set_yticks(ys, labels, fontsize="small")
         ax.set_title(outputs.get(name, name))
     for ax in list(axes.flat)[len(names):]:
         ax.set_visible(False)
+    if method == "sobol":  # one legend for every panel, below them
+        handles, texts = axes.flat[0].get_legend_handles_labels()
+        fig.legend(handles[::-1], texts[::-1], loc="outside lower center", ncols=2)
     default = ("Morris スクリーニング Morris screening" if method == "morris"
                else "Sobol 感度指数 Sobol' indices")
     fig.suptitle(title or default)

@@ -395,3 +395,12 @@ def test_analyse_a_small_morris_experiment(tmp_path):
     assert (folder / "morris.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(ex.ExperimentError, match="design.method"):
         ex.analyse(write(tmp_path, GRID, "grid.yaml"), out=root)
+
+
+def test_bad_submitit_parameters_are_refused_before_anything_is_written(tmp_path, capsys):
+    pytest.importorskip("submitit")
+    path = write(tmp_path, GRID + "slurm: {timeout_min: soon}\n")
+    assert ex.main(["run", str(path), "--out", str(tmp_path / "res"), "--backend", "slurm"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "timeout_min" in err and "allowed" in err
+    assert not (tmp_path / "res").exists()
