@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: run test test-slow lint bench docs scenarios clean
+.PHONY: run test test-slow lint bench docs scenarios experiment clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ bench: $(STAMP)
 ## every scenario against the baseline with paired seeds: docs/SCENARIOS.md (ARGS="--seeds 20 ..." to change)
 scenarios: $(STAMP)
 	$(BIN)/python -m experiments.scenarios $(ARGS)
+
+## run what is missing of an experiment file (ARGS="experiments/levers.yaml --jobs 2"; see README, Experiments)
+experiment: $(STAMP)
+	$(BIN)/python -m sim.experiment run $(ARGS)
 
 ## regenerate the parameter table of docs/ODD.md from sim/params.py
 docs: $(STAMP)
