@@ -88,17 +88,17 @@ class Week:
         """Real people seated by ``kind`` in ``region``: winners times ``scale``."""
         return int(self.winners[kind][region].size) * self.scale
 
-    def _offline_args(self, region: int, cfg: Config) -> tuple:
+    def _offline_args(self, region: int) -> tuple:
         """Inputs of the offline seat rules (``rules.offline_seats``, ``rules.offline_seat_limits``)."""
         rc = self.rc[region]
         return (self.events[region, 0], rc.policy.offline_capacity, self.willing[region],
                 rc.regions.visitors_per_host)
 
-    def _match_args(self, region: int, cfg: Config) -> tuple:
+    def _match_args(self, region: int) -> tuple:
         """Inputs of the match seat rules (``rules.match_seats``, ``rules.match_seat_limits``): local guides,
         roles found at this week's programs and online events (so those seats must be given first), free roles."""
         rc = self.rc[region]
-        p, b, g = rc.policy, cfg.behaviour, rc.regions
+        p, b, g = rc.policy, rc.behaviour, rc.regions
         suspended = rules.offline_suspended(self.t, p.offline_suspended_from_week, p.offline_suspended_weeks)
         roles = rules.partner_roles(g.needs_per_1000_locals, self.locals_start[region], self.active_local[region],
                                     p.guide_roles_local, 0.0 if suspended else p.offline_programs_per_year,
@@ -106,12 +106,12 @@ class Week:
         return (self.active_local[region], p.guide_capacity_local, self.won("offline", region), b.program_role_rate,
                 roles, self.partners_start[region], self.won("online", region), b.online_role_rate)
 
-    def seats_for(self, kind: str, region: int, cfg: Config) -> int:
+    def seats_for(self, kind: str, region: int) -> int:
         """Seats of ``kind`` in ``region`` this week, from the rules and this week's context, for both
         engines; match seats need the offline seats given first (programs surface roles)."""
         p = self.rc[region].policy
         if kind == "offline":
-            return int(rules.offline_seats(*self._offline_args(region, cfg)))
+            return int(rules.offline_seats(*self._offline_args(region)))
         if kind == "urban":
             return int(rules.event_seats(self.events[region, 1], p.urban_event_capacity))
         if kind == "online":
@@ -121,19 +121,19 @@ class Week:
         if kind == "followup":
             return int(rules.followup_seats(self.active_urban[region], p.guide_capacity_urban, p.guide_followup_share))
         if kind == "match":
-            return int(rules.match_seats(*self._match_args(region, cfg)))
+            return int(rules.match_seats(*self._match_args(region)))
         if kind == "move":
             return int(rules.move_seats(self.openings[region]))
         raise ValueError(f"seat kind: {kind!r}; allowed: {', '.join(SEAT_KINDS)}")
 
-    def limits(self, region: int, cfg: Config) -> dict[str, bool]:
+    def limits(self, region: int) -> dict[str, bool]:
         """Which capacity limits bound in ``region`` this week (``rules.binding_limits``)."""
         return rules.binding_limits({k: self.seats[k][region] for k in SEAT_KINDS},
                                     {k: self.applicants[k][region] for k in SEAT_KINDS},
-                                    *rules.offline_seat_limits(*self._offline_args(region, cfg)),
-                                    *rules.match_seat_limits(*self._match_args(region, cfg)))
+                                    *rules.offline_seat_limits(*self._offline_args(region)),
+                                    *rules.match_seat_limits(*self._match_args(region)))
 
-    def activity(self, region: int, cfg: Config) -> dict:
+    def activity(self, region: int) -> dict:
         """The week's activity columns of the table for ``region`` (``sim.table.ACTIVITY``, seats,
         applicants and binding limits)."""
         p = self.rc[region].policy
@@ -143,7 +143,7 @@ class Week:
                     paid_guides=int(rules.paid_guides(self.t, p.funding_years, active)),
                     **{f"seats_{k}": int(self.seats[k][region]) for k in SEAT_KINDS},
                     **{f"applicants_{k}": int(self.applicants[k][region]) for k in SEAT_KINDS},
-                    **{f"bound_{k}": v for k, v in self.limits(region, cfg).items()},
+                    **{f"bound_{k}": v for k, v in self.limits(region).items()},
                     active_guides=active,
                     willing_hosts=int(self.willing[region]),
                     participants=won["offline"] + won["urban"] + won["online"],
@@ -192,7 +192,7 @@ class WeeklyRun:
         residents (``rules.agent_seats``: the same when each stands for one person, else rounded at random
         with the engine's generator so that the expected number of real people seated does not depend on
         ``population.scale``)."""
-        seats = self.this_week.seats_for(kind, region, self.cfg)
+        seats = self.this_week.seats_for(kind, region)
         scale = self.cfg.population.scale
         if scale == 1:
             return seats, seats
@@ -218,7 +218,7 @@ class WeeklyRun:
         s = self.cfg.population.scale
         wk = self.wk if self.week > 0 else None
         for r in range(self.cfg.regions.count):
-            activity = wk.activity(r, self.cfg) if wk is not None else {}
+            activity = wk.activity(r) if wk is not None else {}
             flows = wk.flows[r] if wk is not None else (0,) * len(FLOWS)
             n = int(locals_[r])
             self.recorder.add(self.week, r, np.asarray(stages[r]) * s, np.asarray(flows) * s, n,

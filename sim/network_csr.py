@@ -436,12 +436,6 @@ def build_csr(cfg: Config, urban: UrbanInit, local: LocalInit, guides: GuideInit
     def to_locals(people: np.ndarray, regions: np.ndarray, k: int) -> None:
         """Ties of each of ``people`` to ``k`` distinct locals of its region (uniform, fewer if fewer live
         there); one block of draws per region, so every region's pool has its own size."""
-        if regions.size == 0:
-            return
-        if R == 1 or np.all(sizes == sizes[0]):
-            picks = sample_rows(rng, people.size, int(sizes[0]), k)
-            add(np.repeat(people, picks.shape[1]), first[regions, None] + picks)
-            return
         for r in range(R):
             mine = people[regions == r]
             picks = sample_rows(rng, mine.size, int(sizes[r]), k)

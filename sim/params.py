@@ -421,9 +421,14 @@ def region_configs(cfg: Config) -> list[Config]:
 
 
 def region_values(cfg: Config, key: str) -> list[Any]:
-    """The value of dotted ``key`` in each region (from the table, else the declared value)."""
+    """The value of dotted ``key`` in each region: its row's value in ``regions.table``, else the declared one
+    (read from the rows directly, without building each region's configuration)."""
     group, leaf = key.split(".")
-    return [getattr(getattr(rc, group), leaf) for rc in region_configs(cfg)]
+    declared = getattr(getattr(cfg, group), leaf)
+    short = next((k for k, v in REGION_KEYS.items() if v == key), None)
+    if not cfg.regions.table or short is None:
+        return [declared] * cfg.regions.count
+    return [row.get(short, declared) for row in cfg.regions.table]
 
 
 def region_name(cfg: Config, r: int, lang: str = "en") -> str:

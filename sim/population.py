@@ -94,14 +94,9 @@ def draw_urban(cfg: Config, rng: np.random.Generator) -> UrbanInit:
                      stage.astype(np.int8), engagement.astype(np.float32))
 
 
-def locals_per_region(cfg: Config) -> np.ndarray:
-    """Local residents of each region at week 0 (the table's ``locals``, else ``population.locals_per_region``)."""
-    return np.asarray(region_values(cfg, "population.locals_per_region"), dtype=np.int64)
-
-
 def draw_locals(cfg: Config, rng: np.random.Generator) -> LocalInit:
     """Local residents in blocks, region by region: each region's number, age mix and Beta willingness."""
-    counts = locals_per_region(cfg)
+    counts = np.asarray(region_values(cfg, "population.locals_per_region"), dtype=np.int64)
     region = np.repeat(np.arange(cfg.regions.count, dtype=np.int16), counts)
     age = np.empty(region.size, np.int8)
     willingness = np.empty(region.size, np.float32)
