@@ -36,10 +36,10 @@ import shlex
 import sys
 import time
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import numpy as np
 
@@ -180,6 +180,23 @@ def run_one(settings: Settings, scenario: str, seed: int) -> dict[str, Any]:
     return {"scenario": scenario, "seed": seed, **metrics_of(res.table)}
 
 
+T = TypeVar("T")
+
+
+def spread(func: Callable[..., T], calls: Sequence[tuple[Any, ...]], jobs: int,
+           batch_size: int | str = "auto") -> Iterator[T]:
+    """``func(*args)`` for every ``args`` of ``calls`` in ``jobs`` joblib processes (one job or one call: in
+    this process), each result as soon as it is done (not in the order of ``calls``)."""
+    if jobs == 1 or len(calls) == 1:
+        for args in calls:
+            yield func(*args)
+        return
+    from joblib import Parallel, delayed
+
+    parallel = Parallel(n_jobs=min(jobs, len(calls)), batch_size=batch_size, return_as="generator_unordered")
+    yield from parallel(delayed(func)(*args) for args in calls)
+
+
 def collect(settings: Settings, jobs: int = 1, progress: bool = False) -> pd.DataFrame:
     """Every run of ``settings`` in ``jobs`` processes (1: in this one); the metrics frame, one row per
     scenario and seed, ordered by scenario (as requested, baseline first) and seed."""
@@ -189,17 +206,9 @@ def collect(settings: Settings, jobs: int = 1, progress: bool = False) -> pd.Dat
     runs = settings.runs()
     rows: list[dict[str, Any]] = []
     with tqdm(total=len(runs), unit="run", file=sys.stderr, disable=not progress, leave=False) as bar:
-        if jobs == 1:
-            for scenario, seed in runs:
-                rows.append(run_one(settings, scenario, seed))
-                bar.update()
-        else:
-            from joblib import Parallel, delayed
-
-            parallel = Parallel(n_jobs=min(jobs, len(runs)), return_as="generator_unordered")
-            for row in parallel(delayed(run_one)(settings, scenario, seed) for scenario, seed in runs):
-                rows.append(row)
-                bar.update()
+        for row in spread(run_one, [(settings, scenario, seed) for scenario, seed in runs], jobs):
+            rows.append(row)
+            bar.update()
     order = {name: i for i, name in enumerate(dict.fromkeys([BASELINE, *settings.scenarios]))}
     df = pd.DataFrame(rows)
     df = df.sort_values(["scenario", "seed"], key=lambda c: c.map(order) if c.name == "scenario" else c)
@@ -492,7 +501,8 @@ class _Parser(argparse.ArgumentParser):
         raise BadArgument(message)
 
 
-def _cores() -> int:
+def cores() -> int:
+    """The cores this process may run on (its CPU affinity): the default number of processes."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not on Linux
@@ -517,7 +527,7 @@ def parse_args(argv: Sequence[str]) -> Options:
     ap.add_argument("--urban", default="100000", help="urban residents (population.urban; default 100000)")
     ap.add_argument("--steps", default="520", help="weeks (run.steps; default 520)")
     ap.add_argument("--engine", default="vectorized", help="engine (default vectorized)")
-    ap.add_argument("--jobs", default=str(_cores()), help="processes (default: the number of cores)")
+    ap.add_argument("--jobs", default=str(cores()), help="processes (default: the number of cores)")
     ap.add_argument("--out", default=str(DEFAULT_OUT), help=f"markdown report (default {DEFAULT_OUT})")
     ap.add_argument("--scenarios", default=None, help="comma-separated scenario names (default: all)")
     try:

@@ -30,8 +30,8 @@ from omegaconf import DictConfig, OmegaConf
 from sim import params
 from sim.params import ENGINES, Config
 
-__all__ = ["CONF_DIR", "ConfigError", "RunFolders", "check_overrides", "check_value", "compose", "compose_many",
-           "register_schema", "to_config", "validate"]
+__all__ = ["CONF_DIR", "ConfigError", "RunFolders", "check_override_value", "check_overrides", "check_value", "compose",
+           "compose_many", "is_choice", "register_schema", "to_config", "validate"]
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 GROUPS = ("population", "regions", "network", "policy", "behaviour", "costs", "run", "scenario", "engine")
@@ -163,13 +163,20 @@ def _show(value: Any) -> str:
     return repr(value)
 
 
-def _check_override(key: str, value: Any) -> None:
-    if key in GROUPS and key not in leaf_fields() or key in ("scenario", "engine"):
+def is_choice(key: str) -> bool:
+    """Whether ``key`` picks a file of its config group (``population=tiny``) rather than a parameter's value."""
+    return key in GROUPS and key not in leaf_fields() or key in ("scenario", "engine")
+
+
+def check_override_value(key: str, value: Any) -> Any:
+    """Check one override's value: a group choice against the files of ``conf/<key>/``, any other key with
+    ``check_value``; return it (a parameter's converted to its declared type)."""
+    if is_choice(key):
         if not isinstance(value, str) or value not in options(key):
             raise ConfigError(f"{key}: {value!r} is not an option of the {key} group (conf/{key}/); allowed: "
                               f"{', '.join(options(key))}")
-        return
-    check_value(key, value)
+        return value
+    return check_value(key, value)
 
 
 def check_overrides(overrides: list[str], sweep: bool = False) -> None:
@@ -201,7 +208,7 @@ def check_overrides(overrides: list[str], sweep: bool = False) -> None:
         else:
             values = [o.value()]
         for v in values:
-            _check_override(key, v)
+            check_override_value(key, v)
 
 
 def _parse_value(text: str) -> Any:

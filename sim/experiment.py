@@ -64,7 +64,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -120,6 +120,11 @@ class Terminated(BaseException):
 # ------------------------------------------------------------------------------------------ the file
 
 
+def _one_line(exc: BaseException) -> str:
+    """An error's message on one line (white space, newlines included, folded)."""
+    return " ".join(str(exc).split())
+
+
 def _bad(where: str, value: Any, allowed: str) -> ExperimentError:
     return ExperimentError(f"{where}: {value!r} is not allowed; allowed: {allowed}")
 
@@ -167,14 +172,11 @@ def _model_value(key: str, value: Any) -> Any:
     Integral floats become ints first (samplers and YAML give 15.0 for 15); the model's own check then
     converts ints to floats for float keys and refuses any other float for an integer key.
     """
-    from sim.config import GROUPS, check_overrides, check_value, leaf_fields
+    from sim.config import check_override_value
 
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    if key in GROUPS and (key not in leaf_fields() or key in ("scenario", "engine")):
-        check_overrides([f"{key}={hydra_value(value)}"])
-        return value
-    return check_value(key, value)
+    return check_override_value(key, value)
 
 
 def _check_key(where: str, key: Any, value: Any, base_keys: Iterable[str]) -> str:
@@ -196,36 +198,30 @@ def _check_key(where: str, key: Any, value: Any, base_keys: Iterable[str]) -> st
     return key
 
 
-class _Loader:
+@cache
+def _loader() -> Any:
     """PyYAML's safe loader that also reads ``1e-3`` as a float (YAML 1.2, as OmegaConf does)."""
+    import yaml
 
-    _cls: Any = None
+    class Loader(yaml.SafeLoader):
+        pass
 
-    @classmethod
-    def get(cls) -> Any:
-        if cls._cls is None:
-            import yaml
-
-            class Loader(yaml.SafeLoader):
-                pass
-
-            Loader.add_implicit_resolver(
-                "tag:yaml.org,2002:float",
-                re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
-                            |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
-                            |\.[0-9_]+(?:[eE][-+][0-9]+)?
-                            |[-+]?\.(?:inf|Inf|INF)
-                            |\.(?:nan|NaN|NAN))$""", re.X),
-                list("-+0123456789."))
-            cls._cls = Loader
-        return cls._cls
+    Loader.add_implicit_resolver(
+        "tag:yaml.org,2002:float",
+        re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+                    |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+                    |\.[0-9_]+(?:[eE][-+][0-9]+)?
+                    |[-+]?\.(?:inf|Inf|INF)
+                    |\.(?:nan|NaN|NAN))$""", re.X),
+        list("-+0123456789."))
+    return Loader
 
 
 def _yaml(text: str, source: str) -> Any:
     import yaml
 
     try:
-        return yaml.load(text, Loader=_Loader.get())  # noqa: S506 - a safe loader
+        return yaml.load(text, Loader=_loader())  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
@@ -388,9 +384,13 @@ class Experiment:
     @property
     def problem(self) -> dict[str, Any]:
         """SALib's description of the sampled parameters."""
-        from sim import sensitivity
+        return _problem(self.bounds)
 
-        return sensitivity.problem([b.key for b in self.bounds], [(b.low, b.high) for b in self.bounds])
+
+def _problem(bounds: Sequence[Bound]) -> dict[str, Any]:
+    from sim import sensitivity
+
+    return sensitivity.problem([b.key for b in bounds], [(b.low, b.high) for b in bounds])
 
 
 def _grid(design: dict[str, Any], base_keys: Sequence[str]) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
@@ -452,8 +452,7 @@ def _sampled(method: str, design: dict[str, Any], base_keys: Sequence[str], seed
             if not isinstance(second, bool):
                 raise _bad("design.second_order", second, "true or false")
             settings["second_order"] = second
-    prob = sensitivity.problem([b.key for b in bounds], [(b.low, b.high) for b in bounds])
-    matrix = sensitivity.sample(method, prob, n, design_seed(seed), levels=settings.get("levels", 4),
+    matrix = sensitivity.sample(method, _problem(bounds), n, design_seed(seed), levels=settings.get("levels", 4),
                                 second_order=settings.get("second_order", False))
     return bounds, settings, matrix
 
@@ -550,10 +549,9 @@ def point_configs(exp: Experiment) -> Iterator[Config]:
     distinct choice; the point's other values are then set on a copy and the whole checked with
     ``sim.config.validate``: the same configuration as composing the run's overrides, in a millisecond.
     """
-    from sim.config import GROUPS, compose_many, leaf_fields, validate
+    from sim.config import compose_many, is_choice, validate
 
-    groups = [i for i, k in enumerate(exp.keys) if k in GROUPS and (k not in leaf_fields()
-                                                                    or k in ("scenario", "engine"))]
+    groups = [i for i, k in enumerate(exp.keys) if is_choice(k)]
     combos = list(dict.fromkeys(tuple(p[i] for i in groups) for p in exp.points))
     try:
         composed = compose_many([[*exp.base, *(f"{exp.keys[i]}={hydra_value(v)}" for i, v in zip(groups, c)),
@@ -616,11 +614,7 @@ def read(arg: str | Path, check: bool = True) -> Experiment:
 class Task:
     """What a worker needs to make one run's file (picklable, self-contained: any backend can run it)."""
 
-    id: str
-    point: int
-    replicate: int
-    seed: int
-    params: tuple[tuple[str, Any], ...]
+    run: Run
     overrides: tuple[str, ...]
     outputs: str
     path: str
@@ -643,7 +637,8 @@ def run_frame(task: Task, table: pd.DataFrame) -> pd.DataFrame:
     outputs (the per-week table, or with ``summary`` one row of ``experiments.scenarios.metrics_of``)."""
     import pandas as pd
 
-    keys = {"point": task.point, **dict(task.params), "replicate": task.replicate, "seed": task.seed}
+    r = task.run
+    keys = {"point": r.point, **dict(r.params), "replicate": r.replicate, "seed": r.seed}
     if task.outputs == "summary":
         from experiments.scenarios import metrics_of
 
@@ -682,17 +677,18 @@ def execute(task: Task) -> Outcome:
         import numba
 
         numba.set_num_threads(max(1, min(task.threads, getattr(numba.config, "NUMBA_NUM_THREADS", 1))))
+    r = task.run
     t0 = time.perf_counter()
     try:
         table = simulate(list(task.overrides)).table
         seconds = time.perf_counter() - t0
-        meta = {"id": task.id, "point": task.point, "replicate": task.replicate, "seed": task.seed,
+        meta = {"id": r.id, "point": r.point, "replicate": r.replicate, "seed": r.seed,
                 "seconds": round(seconds, 3), "design_hash": task.design_hash}
         write_run(task.path, run_frame(task, table), meta)
     except Exception as exc:  # a bug or a full disk: recorded as this run's failure
-        text = " ".join(str(exc).split()) or type(exc).__name__
-        return Outcome(task.id, False, time.perf_counter() - t0, f"{type(exc).__name__}: {text}")
-    return Outcome(task.id, True, seconds)
+        text = _one_line(exc) or type(exc).__name__
+        return Outcome(r.id, False, time.perf_counter() - t0, f"{type(exc).__name__}: {text}")
+    return Outcome(r.id, True, seconds)
 
 
 def execute_batch(tasks: Sequence[Task]) -> list[Outcome]:
@@ -701,13 +697,6 @@ def execute_batch(tasks: Sequence[Task]) -> list[Outcome]:
 
 
 # ------------------------------------------------------------------------------------------ backends
-
-
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not on Linux
-        return os.cpu_count() or 1
 
 
 def _chunks(tasks: Sequence[Task], size: int) -> list[list[Task]]:
@@ -721,14 +710,9 @@ def _chunk_size(n: int, workers: int, batch: int | None) -> int:
 
 def _local(tasks: Sequence[Task], jobs: int, batch: int | None) -> Iterator[Outcome]:
     """joblib processes (loky); ``batch`` runs per dispatch or joblib's automatic batching. jobs=1: here."""
-    if jobs == 1 or len(tasks) == 1:
-        for t in tasks:
-            yield execute(t)
-        return
-    from joblib import Parallel, delayed
+    from experiments.scenarios import spread
 
-    parallel = Parallel(n_jobs=min(jobs, len(tasks)), batch_size=batch or "auto", return_as="generator_unordered")
-    yield from parallel(delayed(execute)(t) for t in tasks)
+    return spread(execute, [(t,) for t in tasks], jobs, batch or "auto")
 
 
 def _ray(tasks: Sequence[Task], jobs: int, batch: int | None, options: Mapping[str, Any]) -> Iterator[Outcome]:
@@ -958,11 +942,12 @@ def _clean_temporary(runs_dir: Path) -> int:
     return n
 
 
-def _design_of(folder: Path, manifest: Mapping[str, Any] | None) -> str | None:
-    """The design hash the folder's results belong to (None if it holds none)."""
+def _other_design(exp: Experiment, folder: Path, manifest: Mapping[str, Any] | None) -> bool:
+    """Whether the folder holds results of another design than ``exp``'s (runs without a manifest count as
+    another design: what they were made of is unknown)."""
     if manifest is not None:
-        return str(manifest.get("design_hash"))
-    return "unknown" if _finished(folder / RUNS_DIR) else None
+        return str(manifest.get("design_hash")) != exp.design_hash
+    return bool(_finished(folder / RUNS_DIR))
 
 
 def _changed(exp: Experiment, folder: Path) -> DesignChanged:
@@ -1004,13 +989,14 @@ def run(experiment: Experiment | str | Path, *, out: str | Path | None = None, j
     """
     from tqdm import tqdm
 
+    from experiments.scenarios import cores
     from sim.io import check_writable
 
     exp = experiment if isinstance(experiment, Experiment) else read(experiment)
     backend = backend or exp.backend
     if backend not in BACKENDS:
         raise _bad("--backend", backend, ", ".join(BACKENDS))
-    jobs = jobs or _cores()
+    jobs = jobs or cores()
     _check_backend(backend, exp, cluster, jobs)
     root = out_root(out)
     check_writable(root)
@@ -1020,8 +1006,7 @@ def run(experiment: Experiment | str | Path, *, out: str | Path | None = None, j
     folder.mkdir(parents=True, exist_ok=True)
     with _Lock(folder):
         previous = _read_manifest(folder)
-        stored = _design_of(folder, previous)
-        if stored is not None and stored != exp.design_hash:
+        if _other_design(exp, folder, previous):
             if not force:
                 raise _changed(exp, folder)
             _discard(folder)
@@ -1038,9 +1023,9 @@ def run(experiment: Experiment | str | Path, *, out: str | Path | None = None, j
                 manifest.write()
             return report
         manifest.write()
-        threads = {"local": max(1, _cores() // jobs) if jobs > 1 else None, "ray": 1}.get(backend)
-        tasks = [Task(r.id, r.point, r.replicate, r.seed, r.params, tuple(exp.overrides(r)), exp.outputs,
-                      str((runs_dir / r.file).resolve()), exp.design_hash, threads) for r in todo]
+        threads = {"local": max(1, cores() // jobs) if jobs > 1 else None, "ray": 1}.get(backend)
+        tasks = [Task(r, tuple(exp.overrides(r)), exp.outputs, str((runs_dir / r.file).resolve()), exp.design_hash,
+                      threads) for r in todo]
         if backend == "local":
             outcomes = _local(tasks, jobs, batch)
         elif backend == "ray":
@@ -1062,19 +1047,20 @@ def run(experiment: Experiment | str | Path, *, out: str | Path | None = None, j
             bar.close()
             if hasattr(outcomes, "close"):
                 outcomes.close()
-            manifest.sync(_finished(runs_dir))
+            finished = _finished(runs_dir)
+            manifest.sync(finished)
             manifest.write()
-            report.ran = len(_finished(runs_dir) & {r.id for r in todo})
+            report.ran = len(finished & {r.id for r in todo})
             report.seconds = time.perf_counter() - t0
     return report
 
 
 def _discard(folder: Path) -> None:
     """Remove an experiment folder's runs, analysis and manifest (``--force`` on a changed design)."""
-    import shutil
+    from sim.io import remove_tree
 
     for sub in (RUNS_DIR, ANALYSIS_DIR, "submitit"):
-        shutil.rmtree(folder / sub, ignore_errors=True)
+        remove_tree(folder / sub)
     (folder / MANIFEST).unlink(missing_ok=True)
 
 
@@ -1093,10 +1079,13 @@ class Status:
     stale: bool = False
 
 
-def _experiment_of(arg: str | Path, root: Path, check: bool = False) -> Experiment:
-    """The experiment a file or a name means: the file if there is one, else the text its manifest stored."""
+def _experiment_of(arg: str | Path | Experiment, root: Path) -> Experiment:
+    """The experiment a file or a name means: the file if there is one, else the text its manifest stored (an
+    ``Experiment`` is itself)."""
+    if isinstance(arg, Experiment):
+        return arg
     if find_file(arg) is not None:
-        return read(arg, check=check)
+        return read(arg, check=False)
     name = str(arg)
     manifest = _read_manifest(root / name) if NAME_RE.fullmatch(name) else None
     if manifest is None:
@@ -1109,27 +1098,28 @@ def status(experiment: str | Path | Experiment, *, out: str | Path | None = None
     """Which runs of an experiment (a file, its name, or a parsed ``Experiment``) are finished and which are
     missing; nothing is written, and the points are not checked against the model."""
     root = out_root(out)
-    exp = experiment if isinstance(experiment, Experiment) else _experiment_of(experiment, root)
+    exp = _experiment_of(experiment, root)
     folder = root / exp.name
-    stored = _design_of(folder, _read_manifest(folder))
-    if stored is not None and stored != exp.design_hash:
+    if _other_design(exp, folder, _read_manifest(folder)):
         return Status(exp.name, folder, [], list(exp.runs), stale=True)
     finished = _finished(folder / RUNS_DIR)
     return Status(exp.name, folder, [r for r in exp.runs if r.id in finished],
                   [r for r in exp.runs if r.id not in finished])
 
 
-def _name_of(arg: str | Path) -> str:
+def _name_of(arg: str | Path | Experiment) -> str:
+    if isinstance(arg, Experiment):
+        return arg.name
     path = find_file(arg)
     if path is None:
         return str(arg)
     return parse(path.read_text(encoding="utf-8"), str(arg), default_name=path.stem).name
 
 
-def load(experiment: str | Path, *, out: str | Path | None = None) -> pd.DataFrame:
-    """Every finished run of an experiment (a file or its name) as one DataFrame, ordered by point and
-    replicate: ``point``, the point's parameters, ``replicate``, ``seed``, then the outputs (the per-week
-    table's columns, or the summary metrics). Empty if no run has finished."""
+def load(experiment: str | Path | Experiment, *, out: str | Path | None = None) -> pd.DataFrame:
+    """Every finished run of an experiment (a file, its name or a parsed ``Experiment``) as one DataFrame,
+    ordered by point and replicate: ``point``, the point's parameters, ``replicate``, ``seed``, then the
+    outputs (the per-week table's columns, or the summary metrics). Empty if no run has finished."""
     import pandas as pd
     import pyarrow.dataset as ds
 
@@ -1167,16 +1157,24 @@ def sensitivity(exp: Experiment, per_run: pd.DataFrame) -> pd.DataFrame:
     an output per further column): each output averaged over the replicates of a point, in point order."""
     from sim import sensitivity as sa
 
-    if exp.method not in sa.ANALYSED or exp.matrix is None:
-        raise _bad("design.method", exp.method, f"{' or '.join(sa.ANALYSED)} for a sensitivity analysis")
+    matrix = _analysed_matrix(exp)
     columns = [c for c in per_run.columns if c not in ("point", "replicate", "seed")]
     means = per_run.groupby("point")[columns].mean().sort_index()
     if list(means.index) != list(range(len(exp.points))):
         raise ExperimentError(f"{exp.name}: results of {len(means)} of {len(exp.points)} points; allowed: every "
                               "point of the design")
-    return sa.analyse(exp.method, exp.problem, exp.matrix, {c: means[c].to_numpy() for c in columns},
+    return sa.analyse(exp.method, exp.problem, matrix, {c: means[c].to_numpy() for c in columns},
                       design_seed(exp.seed), levels=exp.settings.get("levels", 4),
                       second_order=exp.settings.get("second_order", False))
+
+
+def _analysed_matrix(exp: Experiment) -> np.ndarray:
+    """The sampled design of a morris or sobol experiment; ExperimentError for any other (no analysis)."""
+    from sim import sensitivity as sa
+
+    if exp.method not in sa.ANALYSED or exp.matrix is None:
+        raise _bad("design.method", exp.method, f"{' or '.join(sa.ANALYSED)} for a sensitivity analysis")
+    return exp.matrix
 
 
 def labels() -> tuple[dict[str, str], dict[str, str]]:
@@ -1189,30 +1187,27 @@ def labels() -> tuple[dict[str, str], dict[str, str]]:
     return outputs, keys
 
 
-def analyse(experiment: str | Path, *, out: str | Path | None = None) -> pd.DataFrame:
-    """Sensitivity analysis of a finished morris or sobol experiment: returns the table and writes it as
-    ``analysis/<method>.csv`` and ``.parquet``, with the figure ``analysis/<method>.png``, in its folder."""
-    from experiments.scenarios import METRICS
+def analyse(experiment: str | Path | Experiment, *, out: str | Path | None = None) -> pd.DataFrame:
+    """Sensitivity analysis of a finished morris or sobol experiment (a file, its name or a parsed
+    ``Experiment``): returns the table and writes it as ``analysis/<method>.csv`` and ``.parquet``, with the
+    figure ``analysis/<method>.png``, in its folder."""
     from sim import sensitivity as sa
     from sim.io import atomic_write
 
     root = out_root(out)
     exp = _experiment_of(experiment, root)
-    if exp.method not in sa.ANALYSED:
-        raise _bad("design.method", exp.method, f"{' or '.join(sa.ANALYSED)} for a sensitivity analysis")
+    _analysed_matrix(exp)  # refuse a design without an analysis before looking for its runs
     st = status(exp, out=root)
     if st.stale or st.missing:
         raise ExperimentError(f"{exp.name}: {len(st.missing)} of {len(exp.runs)} runs not finished; allowed: a "
                               f"finished experiment (python -m sim.experiment run {exp.source})")
-    per_run = summaries(load(exp.name, out=root), exp.outputs)
-    table = sensitivity(exp, per_run[["point", "replicate", *METRICS]])
+    table = sensitivity(exp, summaries(load(exp, out=root), exp.outputs))
     folder = root / exp.name / ANALYSIS_DIR
     atomic_write(folder / f"{exp.method}.csv", lambda p: table.to_csv(p, index=False))
     atomic_write(folder / f"{exp.method}.parquet", lambda p: table.to_parquet(p, index=False))
     out_labels, key_labels = labels()
     sa.plot(table, exp.method, folder / f"{exp.method}.png", outputs=out_labels, parameters=key_labels,
-            title=f"{exp.name}: " + ("Morris スクリーニング Morris screening" if exp.method == "morris"
-                                     else "Sobol 感度指数 Sobol' indices"))
+            title=f"{exp.name}: {sa.TITLES[exp.method]}")
     return table
 
 
@@ -1289,11 +1284,11 @@ def _main(args: argparse.Namespace) -> int:
             print(f"  missing {r.describe()}")
         return 0
     if args.command == "analyse":
-        table = analyse(args.file, out=args.out)
-        name = _experiment_of(args.file, out_root(args.out)).name
-        folder = out_root(args.out) / name / ANALYSIS_DIR
+        root = out_root(args.out)
+        exp = _experiment_of(args.file, root)
+        table = analyse(exp, out=root)
         print(table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
-        print(f"{name}: analysis written to {folder}")
+        print(f"{exp.name}: analysis written to {root / exp.name / ANALYSIS_DIR}")
         return 0
     exp = read(args.file)
     progress = args.progress == "on" or (args.progress == "auto" and sys.stderr.isatty())
@@ -1328,7 +1323,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _main(parser().parse_args(argv))
     except (ConfigError, OutputError, FileNotFoundError) as exc:
-        print(f"{PROG}: {' '.join(str(exc).split())}", file=sys.stderr)
+        print(f"{PROG}: {_one_line(exc)}", file=sys.stderr)
         return 2
     except (KeyboardInterrupt, Terminated) as exc:
         print(f"{PROG}: {'terminated' if isinstance(exc, Terminated) else 'interrupted'}", file=sys.stderr)

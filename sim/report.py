@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -81,6 +82,13 @@ def plot_ladder(df: pd.DataFrame, path: str | Path, title: str = "") -> Path:
     ax2.legend()
     if title:
         fig.suptitle(title)
+    return save_png(fig, path)
+
+
+def save_png(fig: Any, path: str | Path) -> Path:
+    """Write a matplotlib figure as PNG atomically, then close it (also when writing fails)."""
+    import matplotlib.pyplot as plt
+
     try:
         atomic_write(path, lambda p: fig.savefig(p, format="png", dpi=110))
     finally:

@@ -34,6 +34,8 @@ RESAMPLES = 1000  # bootstrap resamples of the confidence intervals
 # method -> the columns of its result table after ``output`` and ``parameter``
 COLUMNS = {"morris": ("mu_star", "mu_star_conf", "mu", "sigma"),
            "sobol": ("S1", "S1_conf", "ST", "ST_conf")}
+# method -> the title of its figure
+TITLES = {"morris": "Morris スクリーニング Morris screening", "sobol": "Sobol 感度指数 Sobol' indices"}
 
 
 def problem(names: Sequence[str], bounds: Sequence[tuple[float, float]]) -> dict[str, Any]:
@@ -127,7 +129,7 @@ def plot(results: pd.DataFrame, method: str, path: str | Path, *, outputs: Mappi
     import matplotlib.pyplot as plt
     import matplotlib_fontja  # noqa: F401  (registers its Japanese font as the default family)
 
-    from sim.io import atomic_write
+    from sim.report import save_png
 
     outputs = outputs or {}
     parameters = parameters or {}
@@ -160,11 +162,5 @@ def plot(results: pd.DataFrame, method: str, path: str | Path, *, outputs: Mappi
     if method == "sobol":  # one legend for every panel, below them
         handles, texts = axes.flat[0].get_legend_handles_labels()
         fig.legend(handles[::-1], texts[::-1], loc="outside lower center", ncols=2)
-    default = ("Morris スクリーニング Morris screening" if method == "morris"
-               else "Sobol 感度指数 Sobol' indices")
-    fig.suptitle(title or default)
-    try:
-        atomic_write(path, lambda p: fig.savefig(p, format="png", dpi=110))
-    finally:
-        plt.close(fig)
-    return Path(path)
+    fig.suptitle(title or TITLES[method])
+    return save_png(fig, path)
