@@ -99,9 +99,8 @@ class Week:
         roles found at this week's programs and online events (so those seats must be given first), free roles."""
         rc = self.rc[region]
         p, b, g = rc.policy, rc.behaviour, rc.regions
-        suspended = rules.offline_suspended(self.t, p.offline_suspended_from_week, p.offline_suspended_weeks)
         roles = rules.partner_roles(g.needs_per_1000_locals, self.locals_start[region], self.active_local[region],
-                                    p.guide_roles_local, 0.0 if suspended else p.offline_programs_per_year,
+                                    p.guide_roles_local, rules.calendar_rates(self.t, p)[0],
                                     b.roles_per_program, self.partners_start[region], b.roles_per_partner)
         return (self.active_local[region], p.guide_capacity_local, self.won("offline", region), b.program_role_rate,
                 roles, self.partners_start[region], self.won("online", region), b.online_role_rate)
@@ -140,6 +139,7 @@ class Week:
         won = {kind: self.won(kind, region) for kind in SEAT_KINDS}
         active = int(self.active_urban[region] + self.active_local[region])
         return dict(events=tuple(int(n) for n in self.events[region]),
+                    paid_events=rules.paid_events(self.t, self.events[region], p.funding_years),
                     paid_guides=int(rules.paid_guides(self.t, p.funding_years, active)),
                     **{f"seats_{k}": int(self.seats[k][region]) for k in SEAT_KINDS},
                     **{f"applicants_{k}": int(self.applicants[k][region]) for k in SEAT_KINDS},
@@ -207,8 +207,8 @@ class WeeklyRun:
         return self.table()
 
     def region_state(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Per region at this moment: stage counts (R, 4), living locals (R,), their summed burden (R,) and
-        registry members (R,)."""
+        """Per region at this moment: stage counts (R, 4), living locals (R,), burden sums (R, 3: summed burden
+        of the living locals, number of living key persons, their summed burden) and registry members (R,)."""
         raise NotImplementedError
 
     def record(self) -> None:
@@ -220,9 +220,10 @@ class WeeklyRun:
         for r in range(self.cfg.regions.count):
             activity = wk.activity(r) if wk is not None else {}
             flows = wk.flows[r] if wk is not None else (0,) * len(FLOWS)
-            n = int(locals_[r])
+            n, (total, n_key, key) = int(locals_[r]), burden[r]
             self.recorder.add(self.week, r, np.asarray(stages[r]) * s, np.asarray(flows) * s, n,
-                              float(burden[r] / n) if n else 0.0, members=int(members[r]) * s, **activity)
+                              float(total / n) if n else 0.0, members=int(members[r]) * s,
+                              key_host_burden=float(key / n_key) if n_key else 0.0, **activity)
 
     def table(self) -> pd.DataFrame:
         """The per-week table recorded so far (sim/table.py)."""

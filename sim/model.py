@@ -17,7 +17,7 @@ from sim.agents import Guide, LocalResident, UrbanResident
 from sim.engines import NEW_MIGRANTS, SEAT_KINDS, Week, WeeklyRun
 from sim.network import build_graph, sample
 from sim.params import Config, region_configs
-from sim.population import draw_guides, draw_locals, draw_urban, new_local_willingness, streams
+from sim.population import draw_guides, draw_locals, draw_urban, new_locals_hosting, streams
 from sim.table import Recorder
 
 
@@ -56,7 +56,8 @@ class RelationshipModel(WeeklyRun, mesa.Model):
                                        urban.donor_until[i], urban.online[i], urban.life[i], urban.stage[i],
                                        urban.engagement[i]))
         for j in range(n_l):
-            nodes.append(LocalResident(self, n_u + j, local.region[j], local.age[j], local.willingness[j]))
+            nodes.append(LocalResident(self, n_u + j, local.region[j], local.age[j], local.willingness[j],
+                                       local.key[j]))
         for k in range(guides.region.size):
             nodes.append(Guide(self, n_u + n_l + k, guides.side[k], guides.region[k], guides.self_running[k]))
         self.nodes = nodes
@@ -139,7 +140,7 @@ class RelationshipModel(WeeklyRun, mesa.Model):
                                                          g.max_openings_stock))
 
     def region_state(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Stage counts, living locals, their summed burden and registry members, per region."""
+        """Stage counts, living locals, burden sums and registry members, per region (``Engine.region_state``)."""
         R = self.cfg.regions.count
         counts = np.zeros((R, 4), dtype=np.int64)
         members = np.zeros(R, dtype=np.int64)
@@ -147,10 +148,10 @@ class RelationshipModel(WeeklyRun, mesa.Model):
             counts[a.region, a.stage] += 1
             members[a.region] += a.member
         pop = np.zeros(R, dtype=np.int64)
-        burden = np.zeros(R)
+        burden = np.zeros((R, 3))
         for a in self.living_locals:
             pop[a.region] += 1
-            burden[a.region] += a.burden
+            burden[a.region] += (a.burden, a.key, a.burden * a.key)
         return counts, pop, burden, members
 
     # --- helpers --------------------------------------------------------------------------
@@ -196,13 +197,13 @@ class RelationshipModel(WeeklyRun, mesa.Model):
                       for _ in range(self.cfg.population.scale)]  # a simulated migrant is ``scale`` people
         if not newcomers:
             return
-        willingness = new_local_willingness(self.cfg, self.rng, np.array([r for r, _, _ in newcomers]))
+        willingness, key = new_locals_hosting(self.cfg, self.rng, np.array([r for r, _, _ in newcomers]))
         by_region = defaultdict(list)
         for a in self.living_locals:
             by_region[a.region].append(a)
-        for (r, age, origin), w in zip(newcomers, willingness):
+        for (r, age, origin), w, k in zip(newcomers, willingness, key):
             node = len(self.nodes)
-            agent = LocalResident(self, node, r, age, float(w), origin=origin)
+            agent = LocalResident(self, node, r, age, float(w), bool(k), origin=origin)
             self.nodes.append(agent)
             self.graph.add_node(node)
             pool = np.asarray([a.node for a in by_region[r]], dtype=np.int64)

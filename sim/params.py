@@ -103,6 +103,10 @@ class RegionParams:
     host_willingness: float = P(0.3, "probability/week", 0, 1, f"assumption; hosting burden {S000}:784, {S001}:69",
                                 "chance a rested local resident is willing to host in a given week",
                                 "受け入れ意向（負担ゼロ時）")
+    key_person_share: float = P(0.03, "share of locals", 0, 1, f"assumption (calibration candidate); キーパーソン "
+                                f"{S001}:89, the load on the local side {S001}:69",
+                                "share of locals who host visitors on their own (key persons); the others host "
+                                "only when an active local guide brings them in", "キーパーソンの割合")
     visitors_per_host: float = P(2.0, "visitors/host/week", 0, 1000, "assumption",
                                  "visitors one willing local can host in a week (hosting capacity)",
                                  "ホスト一人当たり受入人数")
@@ -172,10 +176,12 @@ class PolicyParams:
                                  "region's own", "地域側案内人が開く関わりしろ")
     funding_years: float = P(10.0, "years", 0, 1000, f"assumption (no seed gives a duration); {S000}:791: the set-up "
                              "lasts only as long as the model project's funding",
-                             "years the intermediary is funded; afterwards only self-running guides stay",
+                             "years the intermediary is funded; afterwards only self-running guides and events "
+                             "stay, paid by themselves",
                              "委託・補助の年数")
     self_running_share: float = P(0.3, "share", 0, 1, f"assumption; 自走化 {S000}:848, {S001}:88",
-                                  "share of guides that continue after funding ends", "自走化する案内人の割合")
+                                  "share of guides, programs and events that continue after funding ends",
+                                  "補助終了後も自走する案内人・事業の割合")
     offline_programs_per_year: float = P(12.0, "programs/region/year", 0, 5200, f"assumption; ヒダスケ 236/yr "
                                          f"{S002}:168", "offline programs held in each region",
                                          "現地プログラム数（年）")
@@ -322,12 +328,6 @@ class BehaviourParams:
     burden_sensitivity: float = P(2.0, "exponent", 0, 100, "assumption",
                                   "willingness to host = host_willingness x (1 - burden)^sensitivity",
                                   "負担による受入意向の低下")
-    guide_spread: float = P(0.5, "per local guide", 0, 1000, f"{S001}:69 (負担の適度な分散)",
-                            "burden per visitor is divided by (1 + guide_spread x active local guides)",
-                            "案内人による負担分散")
-    guide_host_boost: float = P(0.5, "relative", 0, 1000, f"{S000}:947 (受入れ地域の掘り起こし)",
-                                "extra willingness of locals tied to an active local guide",
-                                "案内人による受入掘り起こし")
 
 
 @dataclass
@@ -387,6 +387,7 @@ REGION_KEYS = {
     "attraction": "regions.attraction",
     "remoteness": "regions.remoteness",
     "host_willingness": "regions.host_willingness",
+    "key_person_share": "regions.key_person_share",
     "needs_per_1000_locals": "regions.needs_per_1000_locals",
     "openings_per_1000_locals": "regions.openings_per_1000_locals",
     "max_openings_stock": "regions.max_openings_stock",

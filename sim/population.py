@@ -53,6 +53,7 @@ class LocalInit:
     region: np.ndarray  # int16
     age: np.ndarray  # int8 age group: rules.YOUTH, MIDDLE, ELDER
     willingness: np.ndarray  # float32 base willingness to host
+    key: np.ndarray  # bool: a key person (キーパーソン) who hosts on their own
     burden: np.ndarray  # float32 accumulated hosting burden
 
 
@@ -95,18 +96,18 @@ def draw_urban(cfg: Config, rng: np.random.Generator) -> UrbanInit:
 
 
 def draw_locals(cfg: Config, rng: np.random.Generator) -> LocalInit:
-    """Local residents in blocks, region by region: each region's number, age mix and Beta willingness."""
+    """Local residents in blocks, region by region: each region's number, age mix, Beta willingness and key
+    persons."""
     counts = np.asarray(region_values(cfg, "population.locals_per_region"), dtype=np.int64)
     region = np.repeat(np.arange(cfg.regions.count, dtype=np.int16), counts)
     age = np.empty(region.size, np.int8)
-    willingness = np.empty(region.size, np.float32)
     start = 0
     for rc, n in zip(region_configs(cfg), counts):
         shares = np.asarray(rc.population.local_age_shares) / sum(rc.population.local_age_shares)
         age[start:start + n] = rng.choice(len(shares), size=n, p=shares)
-        willingness[start:start + n] = beta_with_mean(rng, rc.regions.host_willingness, 2.0, int(n))
         start += n
-    return LocalInit(region, age, willingness, np.zeros(region.size, dtype=np.float32))
+    willingness, key = new_locals_hosting(cfg, rng, region)
+    return LocalInit(region, age, willingness, key, np.zeros(region.size, dtype=np.float32))
 
 
 def draw_guides(cfg: Config, rng: np.random.Generator) -> GuideInit:
@@ -122,13 +123,17 @@ def draw_guides(cfg: Config, rng: np.random.Generator) -> GuideInit:
     return GuideInit(side, region, self_running)
 
 
-def new_local_willingness(cfg: Config, rng: np.random.Generator, region: np.ndarray) -> np.ndarray:
-    """Willingness to host of locals born or moved in during the run in regions ``region`` (the law of
-    week 0 of their region)."""
+def new_locals_hosting(cfg: Config, rng: np.random.Generator, region: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Willingness to host and key-person flag of locals of regions ``region``, at week 0 or born or moved in
+    during the run (each region's own law)."""
     region = np.asarray(region, dtype=np.int64)
     means = np.asarray(region_values(cfg, "regions.host_willingness"))
-    out = np.empty(region.size, np.float32)
+    key_shares = np.asarray(region_values(cfg, "regions.key_person_share"))
+    willingness = np.empty(region.size, np.float32)
+    key = np.empty(region.size, bool)
     for r in np.unique(region):
         mine = region == r
-        out[mine] = beta_with_mean(rng, float(means[r]), 2.0, int(mine.sum()))
-    return out
+        n = int(mine.sum())
+        willingness[mine] = beta_with_mean(rng, float(means[r]), 2.0, n)
+        key[mine] = rng.random(n) < key_shares[r]
+    return willingness, key

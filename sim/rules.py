@@ -43,12 +43,30 @@ def offline_suspended(week, start, length):
     return (start >= 0) & (week >= start) & (week < start + length)
 
 
-def events_held(week: int, p: PolicyParams) -> tuple[int, int, int]:
-    """Offline programs, urban events and online events held in ``week``; offline ones not while suspended."""
+def funded(week, funding_years):
+    """Whether the region's public funding still runs in ``week``."""
+    return np.asarray(week) < funding_years * WEEKS_PER_YEAR
+
+
+def calendar_rates(week: int, p: PolicyParams) -> tuple[float, float, float]:
+    """Offline programs, urban events and online events a year the region holds around ``week``. While
+    funded, its whole calendar; afterwards only what the intermediaries that run themselves keep on
+    (share ``self_running_share``: 自走化, 000:848; 001:88), paid by participants' fees (004:1164-1165) and
+    their own revenue, not public money (``paid_events``). No offline programs while suspended."""
+    keep = 1.0 if bool(funded(week, p.funding_years)) else p.self_running_share
     suspended = bool(offline_suspended(week, p.offline_suspended_from_week, p.offline_suspended_weeks))
-    n_offline = 0 if suspended else int(events_this_week(week, p.offline_programs_per_year))
-    return (n_offline, int(events_this_week(week, p.urban_events_per_year)),
-            int(events_this_week(week, p.online_events_per_year)))
+    return ((0.0 if suspended else p.offline_programs_per_year * keep), p.urban_events_per_year * keep,
+            p.online_events_per_year * keep)
+
+
+def events_held(week: int, p: PolicyParams) -> tuple[int, int, int]:
+    """Offline programs, urban events and online events held in ``week``, from ``calendar_rates``."""
+    return tuple(int(events_this_week(week, rate)) for rate in calendar_rates(week, p))  # type: ignore[return-value]
+
+
+def paid_events(week: int, held, funding_years):
+    """Events of ``held`` paid from public funds: all while funded, none afterwards (``calendar_rates``)."""
+    return tuple(int(n) if bool(funded(week, funding_years)) else 0 for n in held)
 
 
 def urban_agents(urban, scale):
@@ -81,13 +99,13 @@ def guides_per_region(guides, urban_share):
 
 def guide_active(week, funding_years, self_running):
     """A guide works while funded, and afterwards only if its organisation runs itself (自走)."""
-    return (np.asarray(week) < funding_years * WEEKS_PER_YEAR) | np.asarray(self_running, dtype=bool)
+    return funded(week, funding_years) | np.asarray(self_running, dtype=bool)
 
 
 def paid_guides(week, funding_years, active_guides):
     """Active guides paid from public funds: all of them while funded, none afterwards, when the guides
     still working are those of intermediaries that cover their own costs (自走化, 000:848; 001:88)."""
-    return np.where(np.asarray(week) < funding_years * WEEKS_PER_YEAR, active_guides, 0)
+    return np.where(funded(week, funding_years), active_guides, 0)
 
 
 def urban_guide_capacity(active_urban_guides, capacity_urban):
@@ -122,10 +140,12 @@ def guide_utilisation(contacts, matches, active_urban_guides, active_local_guide
 # --- 7.3 hosts and local capacity ------------------------------------------------------
 
 @register_jitable
-def host_probability(willingness, burden, sensitivity, guide_boost, tied_to_active_guide):
-    """Chance a local resident is willing to host this week; falls with accumulated burden."""
-    base = np.minimum(1.0, willingness * (1.0 + guide_boost * tied_to_active_guide))
-    return base * (1.0 - burden) ** sensitivity
+def host_probability(willingness, burden, sensitivity, key_person, tied_to_active_guide):
+    """Chance a local resident is willing to host this week. Hosting falls on a region's key persons
+    (キーパーソン, 001:89); other locals host only when an active local guide of their region brings them in
+    (受入れ地域の掘り起こし, 000:947), which is how guides spread the load (負担の適度な分散, 001:69). Falls
+    with accumulated burden (受け入れ疲れ)."""
+    return willingness * (key_person | tied_to_active_guide) * (1.0 - burden) ** sensitivity
 
 
 def event_seats(n_events, capacity):
@@ -152,10 +172,10 @@ def host_load(willing, participants, n_willing):
 
 
 @register_jitable
-def burden_update(burden, load, per_visitor, recovery, spread, n_local_guides):
-    """Host burden (受け入れ疲れ): recovers with rest, rises with hosting; local guides spread it."""
+def burden_update(burden, load, per_visitor, recovery):
+    """Host burden (受け入れ疲れ): recovers with rest, rises with the visitors hosted."""
     rested = burden * (1.0 - recovery)
-    added = np.minimum(1.0, per_visitor * load / (1.0 + spread * n_local_guides))
+    added = np.minimum(1.0, per_visitor * load)
     return rested + (1.0 - rested) * added
 
 
@@ -436,7 +456,8 @@ def migrant_age_group(life_stage):
 
 # --- 7.8 cost ---------------------------------------------------------------------------------
 
-def weekly_cost(paid_guides, offline_held, urban_held, online_held, c: CostParams):
-    """Public yen spent this week: guides paid from public funds (``paid_guides``) and the events held."""
-    return (paid_guides * c.guide_year_yen / WEEKS_PER_YEAR + offline_held * c.offline_program_yen
-            + urban_held * c.urban_event_yen + online_held * c.online_event_yen)
+def weekly_cost(paid_guides, offline_paid, urban_paid, online_paid, c: CostParams):
+    """Public yen spent this week: guides and events paid from public funds (``paid_guides``,
+    ``paid_events``); what runs itself after funding ends costs the public nothing."""
+    return (paid_guides * c.guide_year_yen / WEEKS_PER_YEAR + offline_paid * c.offline_program_yen
+            + urban_paid * c.urban_event_yen + online_paid * c.online_event_yen)

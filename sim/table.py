@@ -21,12 +21,16 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "roles_ended": ("int64", "partners whose role ended this week (partner -> fan, still engaged)"),
     "local_population": ("int64", "local residents living in the region at the end of the week"),
     "mean_host_burden": ("float64", "mean hosting burden (受け入れ疲れ) of local residents, 0-1"),
+    "key_host_burden": ("float64", "mean hosting burden of the key persons (キーパーソン), on whom hosting falls "
+                                   "unless local guides bring in other hosts, 0-1"),
     "guide_utilisation": ("float64", "contacts and matches made / guide capacity available (0 if none)"),
     "active_guides": ("int64", "guides working this week (funded or self-running)"),
     "paid_guides": ("int64", "active guides paid from public funds (none after funding ends: self-running "
                              "intermediaries cover their own costs)"),
     "willing_hosts": ("int64", "locals willing to host this week"),
     "events_held": ("int64", "offline programs + urban events + online events held this week"),
+    "events_paid": ("int64", "events held this week paid from public funds (none after funding ends: those "
+                             "still held run on participants' fees)"),
     "participants": ("int64", "seats filled in all events this week"),
     "offline_participants": ("int64", "seats filled in offline programs"),
     "online_participants": ("int64", "seats filled in online events"),
@@ -71,8 +75,9 @@ def from_records(records: dict[str, list]) -> pd.DataFrame:
 
 def totals(df: pd.DataFrame) -> pd.DataFrame:
     """All regions summed per step (burden and utilisation averaged)."""
-    agg = {c: "sum" for c in COLUMNS if c not in ("step", "region", "mean_host_burden", "guide_utilisation")}
-    agg.update(mean_host_burden="mean", guide_utilisation="mean")
+    means = ("mean_host_burden", "key_host_burden", "guide_utilisation")
+    agg = {c: "sum" for c in COLUMNS if c not in ("step", "region", *means)}
+    agg.update({c: "mean" for c in means})
     return df.groupby("step", as_index=False).agg(agg)
 
 
@@ -89,7 +94,8 @@ class Recorder:
         self.records: dict[str, list] = {c: [] for c in COLUMNS}
 
     def add(self, step: int, region: int, stages, flows, local_population: int, mean_host_burden: float,
-            events: tuple[int, int, int] = (0, 0, 0), members: int = 0, **activity) -> None:
+            events: tuple[int, int, int] = (0, 0, 0), members: int = 0,
+            paid_events: tuple[int, int, int] = (0, 0, 0), key_host_burden: float = 0.0, **activity) -> None:
         """One row: stage counts (4), flows (``sim.engines.FLOWS``), locals, and this
         week's events held (offline, urban, online) and activity (``ACTIVITY`` keys; zero at step 0)."""
         from sim import rules
@@ -97,9 +103,10 @@ class Recorder:
         row = {"step": step, "region": region, **dict(zip(STAGE_COLUMNS, stages)),
                **dict(zip(FLOWS, flows)),
                "members": members, "local_population": local_population, "mean_host_burden": mean_host_burden,
+               "key_host_burden": key_host_burden,
                **{k: activity.get(k, 0) for k in ACTIVITY},
-               "events_held": sum(events),
-               "cost_yen": float(rules.weekly_cost(activity.get("paid_guides", 0), *events, self.costs))}
+               "events_held": sum(events), "events_paid": sum(paid_events),
+               "cost_yen": float(rules.weekly_cost(activity.get("paid_guides", 0), *paid_events, self.costs))}
         for c, v in row.items():
             self.records[c].append(v)
 

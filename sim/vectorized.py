@@ -35,7 +35,7 @@ from sim import kernels, rules
 from sim.engines import Week, WeeklyRun
 from sim.network_csr import bernoulli_positions, build_csr
 from sim.params import BehaviourParams, Config, region_configs, region_values
-from sim.population import draw_guides, draw_locals, draw_urban, new_local_willingness, streams
+from sim.population import draw_guides, draw_locals, draw_urban, new_locals_hosting, streams
 from sim.table import Recorder
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 _SCALAR_BEHAVIOUR = [f.name for f in fields(BehaviourParams) if not f.name.endswith("_rates")]
 BehaviourTuple = namedtuple("BehaviourTuple", _SCALAR_BEHAVIOUR)  # type: ignore[misc]
 
-LOCAL_ARRAYS = ("l_region", "l_age", "l_will", "l_burden", "l_alive", "l_guide_ties")
+LOCAL_ARRAYS = ("l_region", "l_age", "l_will", "l_key", "l_burden", "l_alive", "l_guide_ties")
 
 
 def behaviour_tuple(b: BehaviourParams) -> BehaviourTuple:
@@ -138,6 +138,7 @@ class VectorizedEngine(WeeklyRun):
         self.l_region = _grow(local.region, cap)
         self.l_age = _grow(local.age, cap)
         self.l_will = _grow(local.willingness, cap)
+        self.l_key = _grow(local.key, cap)
         self.l_burden = _grow(local.burden, cap)
         self.l_alive = _grow(np.ones(self.L0, bool), cap)
         self.l_guide_ties = np.zeros(cap, np.int32)  # active local guides of its region tied to this local
@@ -275,8 +276,7 @@ class VectorizedEngine(WeeklyRun):
         offline = np.array([wk.won("offline", r) for r in range(self.R)])
         lid, l_reg = lw.lid, lw.region
         load = rules.host_load(lw.willing, offline[l_reg], wk.willing[l_reg])
-        self.l_burden[lid] = rules.burden_update(self.l_burden[lid], load, b.burden_per_visitor, b.burden_recovery,
-                                                 b.guide_spread, wk.active_local[l_reg])
+        self.l_burden[lid] = rules.burden_update(self.l_burden[lid], load, b.burden_per_visitor, b.burden_recovery)
         gone = lid[lw.exits]
         self.l_alive[gone] = False
         self.l_age[lid[~lw.exits & lw.ages]] += 1
@@ -296,10 +296,13 @@ class VectorizedEngine(WeeklyRun):
                                             wk.locals_start.astype(float), self.openings_max)
 
     def region_state(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Stage counts, living locals, their summed burden and registry members, per region."""
+        """Stage counts, living locals, burden sums and registry members, per region (``Engine.region_state``)."""
         alive = np.flatnonzero(self.l_alive[:self.n_l])
-        burden = np.bincount(self.l_region[alive], weights=self.l_burden[alive], minlength=self.R)
-        return self.stage_counts, self.loc_count, burden, self.member_counts
+        region, burden, key = self.l_region[alive], self.l_burden[alive], self.l_key[alive]
+        sums = np.stack([np.bincount(region, weights=burden, minlength=self.R),
+                         np.bincount(region[key], minlength=self.R),
+                         np.bincount(region[key], weights=burden[key], minlength=self.R)], axis=1)
+        return self.stage_counts, self.loc_count, sums, self.member_counts
 
     # --- the parts of the phases ---------------------------------------------------------------
 
@@ -308,7 +311,7 @@ class VectorizedEngine(WeeklyRun):
         lid = np.flatnonzero(self.l_alive[:self.n_l])
         l_reg, l_age = self.l_region[lid], self.l_age[lid]
         p_host = rules.host_probability(self.l_will[lid], self.l_burden[lid], b.burden_sensitivity,
-                                        b.guide_host_boost, self.l_guide_ties[lid] > 0)
+                                        self.l_key[lid], self.l_guide_ties[lid] > 0)
         u = self.rng.random((3, lid.size), dtype=np.float32)
         willing = u[0] < p_host
         self.lw = LocalWeek(lid, l_reg, willing, u[1] < self.exit_p[l_age], u[2] < self.age_p[l_age])
@@ -502,13 +505,13 @@ class VectorizedEngine(WeeklyRun):
             return
         regions = np.concatenate([np.repeat(np.arange(self.R), born), self.region[movers]]).astype(np.int16)
         age = np.concatenate([np.zeros(n_born, np.int8), rules.migrant_age_group(self.life[movers])])
-        will = new_local_willingness(self.cfg, self.rng, regions)
+        will, key = new_locals_hosting(self.cfg, self.rng, regions)
         if self.n_l + n_new > self.l_region.size:
             size = max(2 * self.l_region.size, self.n_l + n_new)
             for name in LOCAL_ARRAYS:
                 setattr(self, name, _grow(getattr(self, name), size))
         sl = slice(self.n_l, self.n_l + n_new)
-        self.l_region[sl], self.l_age[sl], self.l_will[sl] = regions, age, will
+        self.l_region[sl], self.l_age[sl], self.l_will[sl], self.l_key[sl] = regions, age, will, key
         self.l_burden[sl], self.l_alive[sl], self.l_guide_ties[sl] = 0.0, True, 0
         self.n_l += n_new
         self.loc_count += np.bincount(regions, minlength=self.R)

@@ -40,7 +40,7 @@ CONFIGS: dict[str, list[str]] = {  # two_towns first: planted bugs in per-region
     "two_towns": ["regions=two_towns", "population.urban=600", "population.initial_partner_share=0.01",
                   "behaviour.life_event_rates=[0.4,0.4,0.4,0.4]"],  # regions that differ (the regions table)
     "three_regions": ["regions=three", "population.urban=600", "population.locals_per_region=200",
-                      "policy.guides=2", "policy.offline_programs_per_year=20",
+                      "policy.guides=2", "policy.offline_programs_per_year=20", "regions.key_person_share=0.3",
                       "population.initial_partner_share=0.01", "regions.openings_per_1000_locals=30",
                       "behaviour.life_event_rates=[0.4,0.4,0.4,0.4]"],
     "cliff_online": ["population.urban=400", "population.locals_per_region=300", "policy.guides=3",
@@ -105,6 +105,23 @@ def living_locals_per_region(eng, R: int) -> np.ndarray:
     return np.bincount([a.region for a in eng.living_locals], minlength=R)
 
 
+def check_hosts(eng, R: int) -> int:
+    """Only key persons and locals tied to an active local guide of their region are willing to host (ODD
+    7.3), and the week counts them per region. Returns the willing hosts who are not key persons."""
+    if hasattr(eng, "lw"):
+        lid, willing = eng.lw.lid, eng.lw.willing
+        key, tied, region = eng.l_key[lid], eng.l_guide_ties[lid] > 0, eng.l_region[lid]
+    else:
+        people = list(eng.living_locals)
+        willing = np.array([a.willing for a in people], bool)
+        key = np.array([a.key for a in people], bool)
+        tied = np.array([any(g.engages(a.region) for g in a.guides) for a in people], bool)
+        region = np.array([a.region for a in people], int)
+    assert (key | tied)[willing].all(), "a local who is neither a key person nor brought in by a guide hosts"
+    assert np.array_equal(eng.wk.willing, np.bincount(region[willing], minlength=R))
+    return int((willing & ~key).sum())
+
+
 def exposure_recount(eng, ids: np.ndarray) -> np.ndarray:
     """Engaged-tie share recounted from the network, written out here independently of the engines."""
     week = eng.week
@@ -153,7 +170,8 @@ def check_context(eng, R: int) -> None:
     t = eng.week
     for r in range(R):
         p = region_config(eng.cfg, r).policy  # each region's own calendar (the regions table)
-        n = [p.offline_programs_per_year, p.urban_events_per_year, p.online_events_per_year]
+        keep = 1.0 if t < 52 * p.funding_years else p.self_running_share  # after funding: what runs itself
+        n = [p.offline_programs_per_year * keep, p.urban_events_per_year * keep, p.online_events_per_year * keep]
         expected = [int(np.floor((t + 1) * k / 52) - np.floor(t * k / 52)) for k in n]
         if p.offline_suspended_from_week >= 0 and p.offline_suspended_from_week <= t < (
                 p.offline_suspended_from_week + p.offline_suspended_weeks):
@@ -176,7 +194,8 @@ def expected_seats(eng, r: int, offline_won: int, stock: float) -> dict[str, int
     suspended = p.offline_suspended_from_week >= 0 and (p.offline_suspended_from_week <= wk.t
                                                          < p.offline_suspended_from_week + p.offline_suspended_weeks)
     roles = (g.needs_per_1000_locals * wk.locals_start[r] / 1000 + p.guide_roles_local * wk.active_local[r]
-             + b.roles_per_program * (0 if suspended else p.offline_programs_per_year)
+             + b.roles_per_program * (0 if suspended else p.offline_programs_per_year
+                                      * (1.0 if wk.t < 52 * p.funding_years else p.self_running_share))
              + b.roles_per_partner * wk.partners_start[r])
     followups = int(np.floor(np.floor(wk.active_urban[r] * p.guide_capacity_urban + 1e-9) * p.guide_followup_share
                              + 1e-9))
@@ -234,7 +253,7 @@ def test_each_phase_does_what_the_rules_say(engine, name):
     eng = build_engine(cfg)
     R = cfg.regions.count
     totals = dict.fromkeys(SEAT_KINDS, 0)
-    checked = new_fans = 0
+    checked = new_fans = brought_in = 0
     for _ in range(40):
         for phase in PHASES:
             if phase == "decide":
@@ -246,13 +265,15 @@ def test_each_phase_does_what_the_rules_say(engine, name):
             getattr(eng, phase)()
             if phase == "context":
                 check_context(eng, R)
+            elif phase == "decide":
+                brought_in += check_hosts(eng, R)
             elif phase == "allocate":
                 for kind, n in check_allocation(eng, R, start, stock).items():
                     totals[kind] += n
             elif phase == "advance":
                 new_fans += check_new_fans(eng, start)
     assert checked == 40 and all(n > 0 for n in totals.values()), totals
-    assert new_fans > 0
+    assert new_fans > 0 and brought_in > 0
 
 
 def test_migrants_join_the_locals_of_their_own_region():

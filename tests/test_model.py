@@ -119,26 +119,30 @@ def test_no_programs_and_no_guides_give_no_new_partners():
 
 @pytest.mark.parametrize("engine", ["mesa", "vectorized"])
 def test_after_the_funding_cliff_only_what_is_still_paid_costs(engine):
-    """Funding for one year, half the guides self-running: from week 52 the working guides cost the
-    public nothing and the weekly cost is that of the events held (ODD 7.8)."""
+    """Funding for one year, half the guides self-running: from week 52 the working guides and the events
+    still held cost the public nothing, and only the self-running share of the calendar is held (ODD 7.1,
+    7.8)."""
     from sim.config import compose
     from sim.engines import run_engine
 
     cfg = compose(["population=tiny", "policy.guides=10", "policy.funding_years=1",
-                   "policy.self_running_share=0.5", "run.steps=104", f"engine={engine}", "seed=2"])
+                   "policy.self_running_share=0.5", "policy.offline_programs_per_year=24",
+                   "policy.online_events_per_year=12", "run.steps=156", f"engine={engine}", "seed=2"])
     df = run_engine(cfg)
     c = cfg.costs
-    p = cfg.policy
     weeks = df[df.step > 0]
     before, after = weeks[weeks.step <= 52], weeks[weeks.step > 52]
     assert (before.paid_guides == before.active_guides).all() and before.active_guides.min() > 0
     assert (after.paid_guides == 0).all() and after.active_guides.min() > 0  # self-running guides still work
-    for rows in (before, after):
-        calendar = [rules.events_held(int(t) - 1, p) for t in rows.step]
-        events = sum(n * yen for n, yen in zip(np.array(calendar).T, (c.offline_program_yen, c.urban_event_yen,
-                                                                       c.online_event_yen)))
-        expected = rows.paid_guides.to_numpy() * c.guide_year_yen / 52 + events
-        assert np.allclose(rows.cost_yen.to_numpy(), expected)
+    assert (before.events_paid == before.events_held).all() and (after.events_paid == 0).all()
+    yearly = (24 + 12 + cfg.policy.urban_events_per_year)
+    assert before.events_held.sum() == yearly and after.events_held.sum() == yearly  # two years at half
+    events = before.events_held.sum()
+    assert events > 0
+    expected = (before.paid_guides.to_numpy() * c.guide_year_yen / 52).sum() + 24 * c.offline_program_yen \
+        + 12 * c.online_event_yen + cfg.policy.urban_events_per_year * c.urban_event_yen
+    assert before.cost_yen.sum() == pytest.approx(expected)
+    assert after.cost_yen.sum() == 0.0
 
 
 def test_both_engines_refuse_a_configuration_that_fails_validation():

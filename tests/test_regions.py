@@ -90,7 +90,8 @@ def test_initial_state_follows_the_table():
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_each_region_runs_its_own_calendar_guides_and_funding(engine):
-    df = run_engine(compose([*TWO, f"engine={engine}"]))
+    cfg = compose([*TWO, f"engine={engine}"])
+    df = run_engine(cfg)
     wk = df[df.step > 0]
     first = df[df.step == 0].set_index("region")
     assert first["local_population"].tolist() == [300, 150]
@@ -98,10 +99,14 @@ def test_each_region_runs_its_own_calendar_guides_and_funding(engine):
     held = by["events_held"].sum()
     # 60 weeks: near town 30 programs + 4 urban + 6 online a year; remote 4 + 4 + 26
     assert held[0] == sum(int(np.floor(60 * k / 52)) for k in (30, 4, 6))
-    assert held[1] == sum(int(np.floor(60 * k / 52)) for k in (4, 4, 26))
-    # the remote town's funding ends at week 26: only self-running guides stay and nothing is paid for them
+    # the remote town's funding ends at week 26: then only the self-running share of its calendar is held
+    share = cfg.policy.self_running_share
+    assert held[1] == sum(int(np.floor(26 * k / 52)) + int(np.floor(60 * k * share / 52))
+                          - int(np.floor(26 * k * share / 52)) for k in (4, 4, 26))
+    # and only self-running guides stay; nothing is paid for them or for the events still held
     remote = wk[wk.region == 1].set_index("step")
     assert remote.loc[27:, "paid_guides"].eq(0).all() and remote.loc[:26, "paid_guides"].eq(2).all()
+    assert remote.loc[27:, "cost_yen"].eq(0).all() and remote.loc[:26, "cost_yen"].gt(0).all()
     near = wk[wk.region == 0].set_index("step")
     assert near["active_guides"].eq(4).all()
 

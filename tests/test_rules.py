@@ -58,19 +58,16 @@ def test_guide_active_until_funding_ends_unless_self_running():
     assert rules.guide_active(np.array([0, 200]), 3, np.array([False, False])).tolist() == [True, False]
 
 
-def test_host_probability_falls_with_burden_and_rises_with_guide():
-    assert rules.host_probability(0.3, 0.0, 2.0, 0.5, False) == pytest.approx(0.3)
-    assert rules.host_probability(0.3, 0.0, 2.0, 0.5, True) == pytest.approx(0.45)
-    assert rules.host_probability(0.3, 0.5, 2.0, 0.0, False) == pytest.approx(0.075)
-    assert rules.host_probability(0.9, 0.0, 2.0, 1.0, True) == pytest.approx(1.0)  # capped
-    assert rules.host_probability(0.5, 1.0, 2.0, 0.0, False) == 0.0
-
-
-def test_offline_seats_capped_by_programs_and_hosts():
-    assert int(rules.offline_seats(1, 15, 100, 2.0)) == 15
-    assert int(rules.offline_seats(1, 15, 3, 2.0)) == 6
-    assert int(rules.offline_seats(0, 15, 100, 2.0)) == 0
-    assert int(rules.offline_seats(2, 15, 0, 2.0)) == 0
+def test_only_key_persons_and_locals_a_guide_brings_in_host():
+    assert rules.host_probability(0.3, 0.0, 2.0, True, False) == pytest.approx(0.3)
+    assert rules.host_probability(0.3, 0.0, 2.0, False, True) == pytest.approx(0.3)
+    assert rules.host_probability(0.3, 0.0, 2.0, True, True) == pytest.approx(0.3)
+    assert rules.host_probability(0.3, 0.0, 2.0, False, False) == 0.0
+    assert rules.host_probability(0.3, 0.5, 2.0, True, False) == pytest.approx(0.075)
+    assert rules.host_probability(0.5, 1.0, 2.0, True, True) == 0.0
+    keys = np.array([True, False, False])
+    tied = np.array([False, True, False])
+    assert np.allclose(rules.host_probability(np.full(3, 0.4), np.zeros(3), 2.0, keys, tied), [0.4, 0.4, 0.0])
 
 
 def test_host_load_shares_participants_among_willing_hosts():
@@ -80,12 +77,10 @@ def test_host_load_shares_participants_among_willing_hosts():
 
 
 def test_burden_recovers_rises_and_stays_in_bounds():
-    assert rules.burden_update(0.5, 0.0, 0.1, 0.1, 0.5, 0) == pytest.approx(0.45)
-    assert rules.burden_update(0.0, 2.0, 0.1, 0.1, 0.0, 0) == pytest.approx(0.2)
-    spread = rules.burden_update(0.0, 2.0, 0.1, 0.1, 0.5, 2)
-    assert spread == pytest.approx(0.1)  # two local guides halve the added burden
+    assert rules.burden_update(0.5, 0.0, 0.1, 0.1) == pytest.approx(0.45)
+    assert rules.burden_update(0.0, 2.0, 0.1, 0.1) == pytest.approx(0.2)
     b = np.linspace(0, 1, 11)
-    out = rules.burden_update(b, 1e6, 1.0, 0.0, 0.0, 0)
+    out = rules.burden_update(b, 1e6, 1.0, 0.0)
     assert np.all((out >= 0) & (out <= 1))
 
 
@@ -314,3 +309,16 @@ def test_donors_give_until_their_lapse_week():
     # 104 / sqrt(200,000) = 0.23 weeks, so 1.5 weeks is more than six standard errors
     assert weeks.mean() == pytest.approx(104.0, abs=1.5)
     assert np.all(np.isinf(rules.donor_lapse_weeks(u[:10], 0.0)))
+
+
+def test_after_funding_only_the_self_running_share_of_the_calendar_is_held_and_none_is_paid():
+    """Rates drop to the self-running share exactly at week 52·funding_years; paid events drop to none."""
+    from sim.config import compose
+
+    p = compose(["policy.funding_years=2", "policy.self_running_share=0.25", "policy.offline_programs_per_year=40",
+                 "policy.urban_events_per_year=8", "policy.online_events_per_year=4"]).policy
+    assert rules.calendar_rates(103, p) == (40.0, 8.0, 4.0)
+    assert rules.calendar_rates(104, p) == (10.0, 2.0, 1.0)
+    year3 = np.array([rules.events_held(t, p) for t in range(104, 156)]).sum(axis=0)
+    assert tuple(year3) == (10, 2, 1)
+    assert rules.paid_events(103, (1, 2, 3), 2.0) == (1, 2, 3) and rules.paid_events(104, (1, 2, 3), 2.0) == (0, 0, 0)

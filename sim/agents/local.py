@@ -20,6 +20,7 @@ class LocalResident(mesa.Agent):
         region: the region lived in.
         age: age group (rules.YOUTH, MIDDLE, ELDER).
         willingness: base willingness to host when rested.
+        key: a key person (キーパーソン) who hosts on their own; others host only when a guide brings them in.
         burden: accumulated hosting burden (受け入れ疲れ) in [0, 1].
         alive: False once the resident has left or died (kept so old ties read as inactive).
         guides: the guides this resident is tied to (host boost, ODD 7.3).
@@ -29,12 +30,13 @@ class LocalResident(mesa.Agent):
     model: RelationshipModel
 
     def __init__(self, model: RelationshipModel, node: int, region: int, age: int, willingness: float,
-                 burden: float = 0.0, origin: int = -1) -> None:
+                 key: bool = False, burden: float = 0.0, origin: int = -1) -> None:
         super().__init__(model)
         self.node = node
         self.region = region
         self.age = int(age)
         self.willingness = float(willingness)
+        self.key = bool(key)
         self.burden = float(burden)
         self.alive = True
         self.origin = int(origin)
@@ -53,7 +55,7 @@ class LocalResident(mesa.Agent):
         m = self.model
         b = m.cfg.behaviour
         tied = any(guide.engages(self.region) for guide in self.guides)
-        p_host = rules.host_probability(self.willingness, self.burden, b.burden_sensitivity, b.guide_host_boost, tied)
+        p_host = rules.host_probability(self.willingness, self.burden, b.burden_sensitivity, self.key, tied)
         u = m.rng.random(3)
         self.willing = bool(u[0] < p_host)
         self._exits = bool(u[1] < m.exit_probability[self.age])
@@ -68,8 +70,7 @@ class LocalResident(mesa.Agent):
         r = self.region
         wk = m.this_week
         load = rules.host_load(self.willing, wk.won("offline", r), wk.willing[r])
-        self.burden = float(rules.burden_update(self.burden, load, b.burden_per_visitor, b.burden_recovery,
-                                                b.guide_spread, wk.active_local[r]))
+        self.burden = float(rules.burden_update(self.burden, load, b.burden_per_visitor, b.burden_recovery))
         if self._exits:
             self.alive = False
             self.remove()
