@@ -20,6 +20,7 @@ Reading the two engines phase by phase side by side is the way to check they fol
 from __future__ import annotations
 
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -211,19 +212,47 @@ class WeeklyRun:
         of the living locals, number of living key persons, their summed burden) and registry members (R,)."""
         raise NotImplementedError
 
+    def urban_people(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Region, stage, donor lapse week and roots (ゆかり) of every urban resident, indexed by node id."""
+        raise NotImplementedError
+
+    def survey(self) -> np.ndarray:
+        """Simulated urban residents of each region by the 2020 survey's type of relation (R, types of
+        ``rules.RELATION_TYPES``), visits counted over the past year of offline seats won."""
+        region, stage, donor_until, roots = self.urban_people()
+        visited = np.zeros(region.size, bool)
+        for ids in self._visits:
+            visited[ids] = True
+        kind = rules.relation_type(stage, visited, rules.donating(donor_until, self.week), roots)
+        n = len(rules.RELATION_TYPES)
+        R = self.cfg.regions.count
+        return np.bincount(region.astype(np.int64) * n + kind, minlength=R * n).reshape(R, n)
+
     def record(self) -> None:
         """Append one row per region describing the state after ``self.week`` weeks and this week's flows
-        and activity (step 0: the initial state, no activity), urban residents in real people."""
+        and activity (step 0: the initial state, no activity), urban residents in real people. The survey's
+        typology is taken at week 0 and every 52 weeks, like the yearly survey it is compared with."""
+        if self.week == 0:
+            region, _, donor_until, _ = self.urban_people()
+            donors = donor_until > 0
+            self._donor_weeks = [np.sort(donor_until[donors & (region == r)]) for r in range(self.cfg.regions.count)]
+            self._visits: deque[np.ndarray] = deque(maxlen=rules.WEEKS_PER_YEAR)
+        wk = self.wk if self.week > 0 else None
+        if wk is not None:
+            self._visits.append(np.concatenate(wk.winners["offline"]))
+        if self.week % rules.WEEKS_PER_YEAR == 0:
+            self._surveyed = self.survey()
         stages, locals_, burden, members = self.region_state()
         s = self.cfg.population.scale
-        wk = self.wk if self.week > 0 else None
         for r in range(self.cfg.regions.count):
             activity = wk.activity(r) if wk is not None else {}
             flows = wk.flows[r] if wk is not None else (0,) * len(FLOWS)
             n, (total, n_key, key) = int(locals_[r]), burden[r]
             self.recorder.add(self.week, r, np.asarray(stages[r]) * s, np.asarray(flows) * s, n,
                               float(total / n) if n else 0.0, members=int(members[r]) * s,
-                              key_host_burden=float(key / n_key) if n_key else 0.0, **activity)
+                              key_host_burden=float(key / n_key) if n_key else 0.0,
+                              donors=int(rules.donors_active(self._donor_weeks[r], self.week)) * s,
+                              survey=self._surveyed[r] * s, **activity)
 
     def table(self) -> pd.DataFrame:
         """The per-week table recorded so far (sim/table.py)."""

@@ -154,6 +154,12 @@ class RelationshipModel(WeeklyRun, mesa.Model):
             burden[a.region] += (a.burden, a.key, a.burden * a.key)
         return counts, pop, burden, members
 
+    def urban_people(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Region, stage, donor lapse week and roots of every urban resident (``WeeklyRun.urban_people``)."""
+        people = sorted(self.urban, key=lambda a: a.node)
+        return (np.array([a.region for a in people], np.int64), np.array([a.stage for a in people], np.int8),
+                np.array([a.donor_until for a in people]), np.array([a.roots for a in people], bool))
+
     # --- helpers --------------------------------------------------------------------------
 
     @property

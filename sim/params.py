@@ -332,7 +332,7 @@ class BehaviourParams:
 
 @dataclass
 class CostParams:
-    """Unit costs in yen so every run reports what its policy cost."""
+    """Unit costs and benefits, so every run reports what its policy cost and what came of it in yen and days."""
 
     guide_year_yen: float = P(5_000_000, "yen/guide/year", 0, 1e12, f"assumption; model projects 2.5億円/30 bodies "
                               f"{S000}:333", "cost of one active guide for a year", "案内人一人の年間費用")
@@ -343,6 +343,15 @@ class CostParams:
                                "都市部イベント一回の費用")
     online_event_yen: float = P(50_000, "yen/event", 0, 1e12, "assumption", "cost of one online event",
                                 "オンラインイベント一回の費用")
+    donation_yen_per_year: float = P(30_000, "yen/donor/year", 0, 1e12, f"assumption (ふるさと納税 donors {S000}:323 "
+                                     "are named, no amount is given)", "what an active donor gives the region a year",
+                                     "寄附者一人の年間寄附額")
+    visitor_spend_yen: float = P(20_000, "yen/participation", 0, 1e12, f"assumption (for scale: a project fee "
+                                 f"including lodging and travel, 21,600円, {S004}:1165)",
+                                 "what a program participant spends in the region per visit", "参加者一人の地域内消費")
+    partner_days_per_year: float = P(12.0, "days/partner/year", 0, 366, "assumption",
+                                     "days a partner gives the region a year while holding a role",
+                                     "パートナー一人の年間活動日数")
 
 
 @dataclass

@@ -454,7 +454,37 @@ def migrant_age_group(life_stage):
     return np.asarray([YOUTH, YOUTH, MIDDLE, ELDER], dtype=np.int8)[life_stage]
 
 
-# --- 7.8 cost ---------------------------------------------------------------------------------
+# --- 7.8 cost, benefits and the survey's typology ---------------------------------------------------
+
+RELATION_TYPES = ("contribution", "exchange", "non_visiting", "roots_only", "no_relation", "moved")
+CONTRIBUTION, EXCHANGE, NON_VISITING, ROOTS_ONLY, NO_RELATION, MOVED = range(len(RELATION_TYPES))
+
+
+def relation_type(stage, visited_within_year, donating_now, roots):
+    """Each urban resident's relation to its region in the rows of the 2020 survey of the three metro areas
+    (000:1536-1571): a partner contributes to the region's projects (直接寄与型, 000:1582-1585; with
+    就労型: the model's roles are not split into paid and unpaid); a fan who took part in a program there
+    within the past year visits to take part (参加・交流型; the model's only visits are its programs, so
+    趣味・消費型 visits fall here too); any other fan, and a donor, relates without visiting (非訪問系:
+    ふるさと納税, online, 001:57); someone with roots (ゆかり) and none of these is the kin row
+    (地縁・血縁); everyone else has no relation; migrants have moved."""
+    stage = np.asarray(stage)
+    fan = stage == FAN
+    return np.select([stage == MIGRANT, stage == PARTNER, fan & visited_within_year, fan | donating_now, roots],
+                     [MOVED, CONTRIBUTION, EXCHANGE, NON_VISITING, ROOTS_ONLY], NO_RELATION).astype(np.int8)
+
+
+def weekly_benefits(donors, offline_participants, partners, c: CostParams) -> tuple[float, float, float]:
+    """What relationship people bring a region this week: donations (yen), visitors' spending (yen) and
+    partners' volunteer days (their contributions continue while they hold a role)."""
+    return (donors * c.donation_yen_per_year / WEEKS_PER_YEAR, offline_participants * c.visitor_spend_yen,
+            partners * c.partner_days_per_year / WEEKS_PER_YEAR)
+
+
+def donors_active(donor_weeks, week):
+    """Donors still donating in ``week`` (``donating``), from their lapse weeks sorted ascending."""
+    return len(donor_weeks) - np.searchsorted(donor_weeks, week, side="right")
+
 
 def weekly_cost(paid_guides, offline_paid, urban_paid, online_paid, c: CostParams):
     """Public yen spent this week: guides and events paid from public funds (``paid_guides``,

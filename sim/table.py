@@ -60,6 +60,21 @@ _LIMIT_MEANING = {
 for _k, _m in _LIMIT_MEANING.items():
     COLUMNS[f"bound_{_k}"] = ("bool", f"this limit bound this week: {_m}")
 LIMIT_COLUMNS = tuple(f"bound_{k}" for k in _LIMIT_MEANING)
+COLUMNS["donors"] = ("int64", "urban residents of this region's pool still donating (ふるさと納税-like)")
+_SURVEY_MEANING = {  # rules.relation_type; the 2020 survey's rows (000:1536-1571)
+    "contribution": "partners: 直接寄与型 (with 就労型)",
+    "exchange": "fans who took part in a program here in the past year: 参加・交流型 (with 趣味・消費型)",
+    "non_visiting": "other fans, and donors: 非訪問系 (ふるさと納税 etc.)",
+    "roots_only": "people with roots (ゆかり) and no other relation: 地縁・血縁",
+    "no_relation": "everyone else of the region's pool: 特定の地域と関わりのない人",
+}
+SURVEY_COLUMNS = tuple(f"survey_{k}" for k in _SURVEY_MEANING)
+for _k, _m in _SURVEY_MEANING.items():
+    COLUMNS[f"survey_{_k}"] = ("int64", f"at the last yearly survey (week 0, 52, 104, ...), {_m}")
+BENEFIT_COLUMNS = ("donations_yen", "visitor_spending_yen", "volunteer_days")
+COLUMNS["donations_yen"] = ("float64", "yen donated to the region this week by active donors")
+COLUMNS["visitor_spending_yen"] = ("float64", "yen spent in the region this week by program participants")
+COLUMNS["volunteer_days"] = ("float64", "days partners gave the region this week while holding a role")
 
 STAGE_COLUMNS = ("indifferent", "fan", "partner", "migrant")
 
@@ -95,7 +110,8 @@ class Recorder:
 
     def add(self, step: int, region: int, stages, flows, local_population: int, mean_host_burden: float,
             events: tuple[int, int, int] = (0, 0, 0), members: int = 0,
-            paid_events: tuple[int, int, int] = (0, 0, 0), key_host_burden: float = 0.0, **activity) -> None:
+            paid_events: tuple[int, int, int] = (0, 0, 0), key_host_burden: float = 0.0, donors: int = 0,
+            survey: tuple[int, ...] | np.ndarray = (), **activity) -> None:
         """One row: stage counts (4), flows (``sim.engines.FLOWS``), locals, and this
         week's events held (offline, urban, online) and activity (``ACTIVITY`` keys; zero at step 0)."""
         from sim import rules
@@ -106,7 +122,10 @@ class Recorder:
                "key_host_burden": key_host_burden,
                **{k: activity.get(k, 0) for k in ACTIVITY},
                "events_held": sum(events), "events_paid": sum(paid_events),
-               "cost_yen": float(rules.weekly_cost(activity.get("paid_guides", 0), *paid_events, self.costs))}
+               "cost_yen": float(rules.weekly_cost(activity.get("paid_guides", 0), *paid_events, self.costs)),
+               "donors": donors, **dict(zip(SURVEY_COLUMNS, survey if len(survey) else (0,) * len(SURVEY_COLUMNS))),
+               **dict(zip(BENEFIT_COLUMNS, rules.weekly_benefits(donors, activity.get("offline_participants", 0),
+                                                                 stages[2], self.costs) if activity else (0.0,) * 3))}
         for c, v in row.items():
             self.records[c].append(v)
 

@@ -129,6 +129,7 @@ class VectorizedEngine(WeeklyRun):
         self.region, self.stage, self.e = urban.region, urban.stage, urban.engagement
         self.tied = np.asarray(rules.targeted(urban.roots, urban.theme, p.target_roots, p.target_theme), dtype=bool)
         self.skilled, self.online, self.life = urban.skilled, urban.online, urban.life
+        self.roots = urban.roots
         self.attached = urban.roots | urban.theme  # already relates to the region (rules.entry_engagement)
         self.donor_until = urban.donor_until
         self.deg = np.diff(self.csr.indptr[:N + 1]).astype(np.int32)
@@ -303,6 +304,10 @@ class VectorizedEngine(WeeklyRun):
                          np.bincount(region[key], minlength=self.R),
                          np.bincount(region[key], weights=burden[key], minlength=self.R)], axis=1)
         return self.stage_counts, self.loc_count, sums, self.member_counts
+
+    def urban_people(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Region, stage, donor lapse week and roots of every urban resident (``WeeklyRun.urban_people``)."""
+        return self.region, self.stage, self.donor_until, self.roots
 
     # --- the parts of the phases ---------------------------------------------------------------
 
