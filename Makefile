@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: run test test-slow lint bench docs scenarios experiment clean
+.PHONY: run test test-slow lint bench docs scenarios experiment compare clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ scenarios: $(STAMP)
 ## run what is missing of an experiment file (ARGS="experiments/levers.yaml --jobs 2"; see README, Experiments)
 experiment: $(STAMP)
 	$(BIN)/python -m sim.experiment run $(ARGS)
+
+## named scenarios side by side with paired replicates (ARGS="baseline guides_high funding_cliff --replicates 10")
+compare: $(STAMP)
+	$(BIN)/python -m sim.compare $(ARGS)
 
 ## regenerate the parameter table of docs/ODD.md from sim/params.py
 docs: $(STAMP)

@@ -8,6 +8,11 @@ to its final name when every file is complete, and prints that folder last. A ru
 stopped (Ctrl-C, SIGTERM) leaves no folder: its staging folder is removed, finished runs of a sweep
 are kept. Exit status: 0 done, 2 bad input or output that cannot be written, 130 SIGINT,
 143 SIGTERM, 1 a failure inside a run (Hydra prints the traceback: a bug to report).
+
+``run.plot=false`` leaves out the ladder plot (drawing it takes about as long as a small run); it is an
+option of this command, taken off the command line before Hydra composes the model's configuration.
+``--config-dir DIR`` adds a configuration folder of one's own, laid out like ``conf/`` (as
+``$SIM_CONFIG_PATH`` does, see ``sim.config``), e.g. ``DIR/scenario/mine.yaml`` for ``scenario=mine``.
 """
 
 from __future__ import annotations
@@ -27,7 +32,10 @@ if TYPE_CHECKING:
     from omegaconf import DictConfig
 
 # Hydra flags that would point Hydra at another configuration than conf/: refused.
-VALUE_FLAGS = ("--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd", "--experimental-rerun")
+VALUE_FLAGS = ("--config-path", "-cp", "--config-name", "-cn", "--experimental-rerun")
+# A folder of one's own configuration files searched after conf/ (sim.config.config_dirs).
+CONFIG_DIR_FLAGS = ("--config-dir", "-cd")
+PLOT_KEY = "run.plot"  # run.plot=false: no ladder.png (an option of this command, not a model parameter)
 # Flags passed on to Hydra: spelling -> canonical long name.
 SWITCHES = {"-m": "--multirun", "--multirun": "--multirun", "-r": "--run", "--run": "--run", "-h": "--help",
             "--help": "--help", "--hydra-help": "--hydra-help", "--version": "--version", "--resolve": "--resolve",
@@ -43,7 +51,8 @@ COMMANDS = ("--run", "--multirun", "--cfg", "--info", "--shell-completion")
 NO_JOB = ("--help", "--hydra-help", "--version", "--cfg", "--info", "--shell-completion")
 ALLOWED_FLAGS = ("-m/--multirun, -r/--run, --list-scenarios, -h/--help, --hydra-help, --version, "
                  "-c/--cfg job|hydra|all (with --resolve, -p/--package KEY), -i/--info [all|config|defaults|"
-                 "defaults-tree|plugins|searchpath], -sc/--shell-completion, and key=value overrides")
+                 "defaults-tree|plugins|searchpath], -sc/--shell-completion, -cd/--config-dir DIR, and key=value "
+                 "overrides")
 # Hydra keys naming a run's own folder: a command line's value is turned into its staging name.
 RUN_DIR_KEYS = ("hydra.run.dir", "hydra.sweep.subdir")
 EXIT_BAD_INPUT, EXIT_SIGINT, EXIT_SIGTERM = 2, 128 + signal.SIGINT, 128 + signal.SIGTERM
@@ -63,6 +72,7 @@ class Refused(BaseException):
 _signalled: int | None = None  # the first SIGINT/SIGTERM acted on; later ones are ignored
 _pending: int | None = None  # a signal that arrived at an unsafe point (see _safe_point), to act on soon
 _stopping = False  # cleaning up: signals no longer interrupt
+_plot = True  # run.plot: draw ladder.png
 RETRY_S = 0.02  # how soon a held-back signal is looked at again
 
 
@@ -147,7 +157,7 @@ def _job(node: DictConfig) -> None:
     if final is not None:
         RunFolders.staging.add(staging)
     try:
-        cfg = to_config(node)
+        cfg = to_config(node, list(hc.overrides.task))
         try:
             check_target(final or staging, shown=_shown(final or staging, start))
         except OutputError as exc:
@@ -158,9 +168,9 @@ def _job(node: DictConfig) -> None:
                      meta={"overrides": list(hc.overrides.task)})
         try:
             if final is None:  # a folder named outside conf/config.yaml's scheme: staged by Result.save
-                final = write_folder(staging, res.write_files)
+                final = write_folder(staging, lambda folder: res.write_files(folder, plot=_plot))
             else:
-                res.write_files(staging)
+                res.write_files(staging, plot=_plot)
                 publish(staging, final, shown=_shown(final, start))
         except OSError as exc:
             raise Refused(describe_os_error(exc, _shown(final or staging, start))) from None
@@ -211,6 +221,17 @@ def parse_args(args: list[str]) -> tuple[dict[str, str | None], list[str]]:
             overrides.append(arg)
             continue
         flag, eq, value = arg.partition("=")
+        if flag in CONFIG_DIR_FLAGS:
+            if not eq:
+                if i >= len(args) or args[i].startswith("-"):
+                    raise ConfigError(f"{flag}: no value given; allowed: {flag} DIR (a folder laid out like conf/)")
+                value = args[i]
+                i += 1
+            if "--config-dir" in flags:
+                raise ConfigError(f"{flag}: {value!r} is a second folder; allowed: one --config-dir (more in "
+                                  "$SIM_CONFIG_PATH)")
+            flags["--config-dir"] = value
+            continue
         if flag in VALUE_FLAGS:
             value = value if eq else (args[i] if i < len(args) else "")
             raise ConfigError(f"{flag}: {value!r} is not supported (the configuration is conf/); allowed: key=value "
@@ -375,16 +396,52 @@ def _interrupted_line(signame: str, start: Path) -> str:
     return f"interrupted ({signame}): stopped before the run started, nothing written"
 
 
+def take_plot(args: list[str]) -> tuple[list[str], bool]:
+    """The command line without its ``run.plot=true|false`` overrides, and whether to draw the ladder plot
+    (the last one given; default true). ConfigError (one line) for any other value or a sweep."""
+    from sim.config import ConfigError
+
+    rest, plot = [], True
+    for arg in args:
+        key, eq, value = arg.partition("=")
+        if not eq or key.lstrip("+") != PLOT_KEY:
+            rest.append(arg)
+            continue
+        if value.strip().lower() not in ("true", "false"):
+            raise ConfigError(f"{PLOT_KEY}: {value!r} is not allowed; allowed: true or false (one value)")
+        plot = value.strip().lower() == "true"
+    return rest, plot
+
+
+def use_config_dir(folder: str) -> None:
+    """Search ``folder`` for configuration files after conf/ (put first in ``$SIM_CONFIG_PATH``, which this
+    process's composition and Hydra read); ConfigError (one line) if it is not a folder."""
+    from sim.config import CONFIG_PATH_ENV, ConfigError
+
+    if not Path(folder).expanduser().is_dir():
+        raise ConfigError(f"--config-dir: {folder!r} is not a folder; allowed: a folder laid out like conf/ "
+                          "(DIR/scenario/NAME.yaml)")
+    os.environ[CONFIG_PATH_ENV] = os.pathsep.join(
+        p for p in (str(Path(folder).expanduser().resolve()), os.environ.get(CONFIG_PATH_ENV, "")) if p)
+
+
 def _main(args: list[str]) -> int:
     """List scenarios, or validate the command line and hand it to Hydra (overrides first, then flags)."""
-    from sim.config import ConfigError, RunFolders, register_schema
+    global _plot
+    from sim.config import ConfigError, RunFolders, hydra_overrides, register_schema
     from sim.io import OutputError
 
     RunFolders.reset()
     try:
-        if "--list-scenarios" in parse_args(args)[0]:
+        args, _plot = take_plot(args)
+        flags = parse_args(args)[0]
+        if "--config-dir" in flags:
+            use_config_dir(str(flags["--config-dir"]))
+        if "--list-scenarios" in flags:
             return _list_scenarios()
         flags, overrides = validate_args(args)
+        flags.pop("--config-dir", None)
+        overrides = hydra_overrides(overrides)
     except (ConfigError, OutputError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -4,6 +4,13 @@ Validation happens before anything runs or is written: every override is checked
 the declared parameters (key, type, range), group choices against the files in ``conf/``,
 and the composed configuration again as a whole (scenario files set values too). Every
 problem is reported as one line naming the key, the value and what is allowed.
+
+Scenarios compose: ``scenario=[a,b]`` (or ``scenario=a+b``) applies scenario ``a``, then ``b``, so
+that a value both set is ``b``'s (Hydra's list of options of a config group); the run's
+``scenario`` is then the string ``a+b``, which is itself a valid choice. Configuration folders of
+one's own, laid out like ``conf/`` (``DIR/scenario/mine.yaml``, ``DIR/regions/mytown.yaml``), are
+searched after ``conf/`` when named in ``$SIM_CONFIG_PATH`` (folders separated by ``:``); they are
+handed to Hydra as its ``hydra.searchpath``.
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ import math
 import numbers
 import os
 import typing
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import fields, is_dataclass
 from functools import cache
@@ -25,16 +32,19 @@ from hydra.core.config_store import ConfigStore
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from sim import params
 from sim.params import ENGINES, Config
 
-__all__ = ["CONF_DIR", "ConfigError", "RunFolders", "check_override_value", "check_overrides", "check_value", "compose",
-           "compose_many", "is_choice", "register_schema", "to_config", "validate"]
+__all__ = ["CONFIG_PATH_ENV", "CONF_DIR", "ConfigError", "RunFolders", "check_override_value", "check_overrides",
+           "check_value", "compose", "compose_many", "config_dirs", "hydra_overrides", "is_choice", "option_file",
+           "register_schema", "scenario_name", "scenario_parts", "to_config", "validate"]
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 GROUPS = ("population", "regions", "network", "policy", "behaviour", "costs", "run", "scenario", "engine")
+CONFIG_PATH_ENV = "SIM_CONFIG_PATH"  # the user's configuration folders, searched after conf/
+SCENARIO_JOIN = "+"  # scenario=a+b applies a, then b
 
 
 class ConfigError(ValueError):
@@ -42,14 +52,130 @@ class ConfigError(ValueError):
 
 
 def register_schema() -> None:
-    """Make the dataclasses of ``sim.params`` Hydra's schema (types and keys checked on merge)."""
+    """Make the dataclasses of ``sim.params`` Hydra's schema (types and keys checked on merge), and register
+    the ``scenario_name`` resolver that names run folders after composed scenarios."""
     ConfigStore.instance().store(name="schema", node=Config)
+    OmegaConf.register_new_resolver("scenario_name", _job_scenario, replace=True)
+
+
+def config_dirs() -> tuple[Path, ...]:
+    """``conf/``, then the folders named in ``$SIM_CONFIG_PATH`` (separated by ``os.pathsep``), absolute.
+
+    Each user folder is laid out like ``conf/`` (``DIR/scenario/NAME.yaml``) so that a planner keeps their
+    own scenarios and regions outside the repository. A name that is not a folder is a ``ConfigError``.
+    """
+    extra: list[Path] = []
+    for part in os.environ.get(CONFIG_PATH_ENV, "").split(os.pathsep):
+        if not part.strip():
+            continue
+        path = Path(part).expanduser().resolve()
+        if not path.is_dir():
+            raise ConfigError(f"{CONFIG_PATH_ENV}: {part!r} is not a folder; allowed: folders laid out like conf/ "
+                              f"(DIR/scenario/NAME.yaml), separated by {os.pathsep!r}")
+        if path != CONF_DIR and path not in extra:
+            extra.append(path)
+    return (CONF_DIR, *extra)
+
+
+def options(group: str) -> tuple[str, ...]:
+    """The choices of a config group: the YAML files in ``<dir>/<group>/`` of every ``config_dirs()`` folder."""
+    return tuple(sorted(_option_files(group, config_dirs())))
+
+
+def option_file(group: str, name: str) -> Path:
+    """The file of the choice ``name`` of ``group`` (in conf/ or a user folder); ConfigError if there is none."""
+    files = _option_files(group, config_dirs())
+    if name not in files:
+        raise ConfigError(f"{group}: {name!r} is not an option of the {group} group (conf/{group}/); allowed: "
+                          f"{', '.join(sorted(files))}")
+    return files[name]
 
 
 @cache
-def options(group: str) -> tuple[str, ...]:
-    """The choices of a config group: the YAML files in ``conf/<group>/``."""
-    return tuple(sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml")))
+def _option_files(group: str, dirs: tuple[Path, ...]) -> dict[str, Path]:
+    """Choice name -> file, over ``dirs`` in order; a user file named like an earlier one is refused (Hydra
+    would silently take the first)."""
+    found: dict[str, Path] = {}
+    for d in dirs:
+        for path in sorted((d / group).glob("*.yaml")):
+            if path.stem in found:
+                raise ConfigError(f"{CONFIG_PATH_ENV}: {str(path)!r} has the name of {str(found[path.stem])!r}; "
+                                  f"allowed: another name for {group} {path.stem!r}")
+            found[path.stem] = path
+    return found
+
+
+def scenario_parts(value: Any) -> list[str]:
+    """The scenarios a ``scenario`` value applies, in order: ``a``, ``a+b`` or ``[a, b]``; ConfigError (one line
+    naming the value) unless each is a known scenario."""
+    items = list(value) if isinstance(value, list | tuple | ListConfig) else [value]
+    known = options("scenario")
+    allowed = (f"one of {', '.join(known)}, or several applied in order as [a,b] or a{SCENARIO_JOIN}b "
+               "(a later one wins)")
+    parts: list[str] = []
+    for item in items:
+        if not isinstance(item, str):
+            raise ConfigError(f"scenario: {_show(value)} is not allowed; allowed: {allowed}")
+        parts += item.split(SCENARIO_JOIN)
+    if not parts:
+        raise ConfigError(f"scenario: {_show(value)} names no scenario; allowed: {allowed}")
+    for name in parts:
+        if name not in known:
+            raise ConfigError(f"scenario: {name!r} is not an option of the scenario group (conf/scenario/); "
+                              f"allowed: {allowed}")
+    return parts
+
+
+def scenario_name(overrides: Sequence[str]) -> str | None:
+    """The name a run records for the scenarios its overrides compose (``a+b`` for ``scenario=[a,b]``), from the
+    last ``scenario=`` override that is not a sweep; None if there is none."""
+    parser = OverridesParser.create()
+    name = None
+    for text in overrides:
+        if _override_key(text) != "scenario":
+            continue
+        try:
+            o = parser.parse_override(text)
+        except Exception:  # refused elsewhere, with its one line
+            continue
+        if not o.is_sweep_override():
+            name = SCENARIO_JOIN.join(scenario_parts(o.value()))
+    return name
+
+
+def _override_key(text: str) -> str:
+    return text.lstrip("+~").split("=", 1)[0].split("@", 1)[0]
+
+
+def _job_scenario(plain: str) -> str:
+    """Resolver ``${scenario_name:${scenario}}`` of the run-folder names in conf/config.yaml: the running job's
+    composed scenario name (its overrides ``scenario=[a,b]`` give ``a+b``), else ``plain``."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return plain
+    return scenario_name(list(HydraConfig.get().overrides.task)) or plain
+
+
+def hydra_overrides(overrides: Sequence[str]) -> list[str]:
+    """The overrides as Hydra is to get them: a scenario value ``a+b`` (also within a sweep) as Hydra's list
+    ``[a,b]``, and the user's configuration folders (``config_dirs``) as ``hydra.searchpath``."""
+    parser = OverridesParser.create()
+    out = []
+    for text in overrides:
+        if _override_key(text) == "scenario" and SCENARIO_JOIN in text:
+            o = parser.parse_override(text)
+            raw = list(o.sweep_string_iterator()) if o.is_discrete_sweep() else [text.partition("=")[2]]
+            shown = []
+            for item in raw:
+                parts = scenario_parts(_parse_value(item))
+                shown.append(f"[{','.join(parts)}]" if len(parts) > 1 else parts[0])
+            text = f"{text.partition('=')[0]}={','.join(shown)}"
+        out.append(text)
+    extra = config_dirs()[1:]
+    if extra:
+        out.append("hydra.searchpath=[" + ",".join(f"'file://{d}'" for d in extra) + "]")
+    return out
 
 
 @cache
@@ -75,7 +201,7 @@ def _allowed(key: str, f) -> str:
     if key == "engine":
         return f"one of {', '.join(ENGINES)}"
     if key == "scenario":
-        return f"one of {', '.join(options('scenario'))}"
+        return f"one of {', '.join(options('scenario'))}, or several joined by {SCENARIO_JOIN}"
     kind = {int: "an integer", float: "a finite number", bool: "true or false", str: "a string"}.get(
         t, "a list of finite numbers")
     lo, hi = m.get("lo"), m.get("hi")
@@ -169,8 +295,12 @@ def is_choice(key: str) -> bool:
 
 
 def check_override_value(key: str, value: Any) -> Any:
-    """Check one override's value: a group choice against the files of ``conf/<key>/``, any other key with
-    ``check_value``; return it (a parameter's converted to its declared type)."""
+    """Check one override's value: a group choice against the files of ``conf/<key>/`` (a scenario may be a
+    composition, ``scenario_parts``), any other key with ``check_value``; return it (a parameter's converted
+    to its declared type)."""
+    if key == "scenario":
+        scenario_parts(value)
+        return value
     if is_choice(key):
         if not isinstance(value, str) or value not in options(key):
             raise ConfigError(f"{key}: {value!r} is not an option of the {key} group (conf/{key}/); allowed: "
@@ -190,6 +320,9 @@ def check_overrides(overrides: list[str], sweep: bool = False) -> None:
             raise ConfigError(f"{key}: {value!r} cannot be parsed ({str(exc).strip().splitlines()[0]}); allowed: "
                               "key=value in Hydra's override syntax") from None
         key = o.key_or_group
+        if key == "hydra.searchpath":  # validation would not see the folders: one way to name them
+            raise ConfigError(f"{key}: {text.partition('=')[2]!r} is not allowed; allowed: configuration folders "
+                              f"in ${CONFIG_PATH_ENV} (or --config-dir DIR), laid out like conf/")
         if key == "hydra" or key.startswith(("hydra.", "hydra/")):  # Hydra's own settings: Hydra checks them
             continue
         if o.is_delete():
@@ -283,9 +416,7 @@ def validate(cfg: Config) -> Config:
         if shares is not None and abs(sum(shares) - 1.0) > 1e-6:
             raise ConfigError(f"regions.table[{i}].local_age_shares: {_show(shares)} sums to {sum(shares):g}; "
                               "allowed: shares summing to 1 (within 1e-6)")
-    if v["scenario"] not in options("scenario"):
-        raise ConfigError(f"scenario: {v['scenario']!r} is not a known scenario; allowed: "
-                          f"{', '.join(options('scenario'))}")
+    scenario_parts(v["scenario"])
     fan, partner = v["population.initial_fan_share"], v["population.initial_partner_share"]
     if fan + partner > 1:
         raise ConfigError(f"population.initial_fan_share: {fan!r} plus initial_partner_share {partner!r} exceeds 1; "
@@ -308,11 +439,13 @@ def validate(cfg: Config) -> Config:
     return cfg
 
 
-def to_config(node: Any) -> Config:
-    """Turn a composed OmegaConf node into the validated ``Config`` dataclass."""
+def to_config(node: Any, overrides: Sequence[str] = ()) -> Config:
+    """Turn a composed OmegaConf node into the validated ``Config`` dataclass; ``scenario`` is the name of the
+    scenarios ``overrides`` composed (``a+b``), not only the last one's."""
     cfg = OmegaConf.to_object(node)
     if not isinstance(cfg, Config):  # pragma: no cover - the schema guarantees it
         raise ConfigError(f"config: composed object is {type(cfg).__name__}; allowed: Config")
+    cfg.scenario = scenario_name(overrides) or cfg.scenario
     return validate(cfg)
 
 
@@ -357,10 +490,10 @@ def compose_many(sweep: list[list[str]]) -> list[Config]:
     with _hydra_context():
         for overrides in sweep:
             try:
-                node = hydra_compose(config_name="config", overrides=overrides)
+                node = hydra_compose(config_name="config", overrides=hydra_overrides(overrides))
             except Exception as exc:  # Hydra's own errors span several lines
                 raise _hydra_error(exc, overrides) from None
-            out.append(to_config(node))
+            out.append(to_config(node, overrides))
     return out
 
 

@@ -31,7 +31,7 @@ keys (15.0 is 15); any other float for an integer key is refused with the model'
 Seeds. Replicate k of every point runs with the seed ``SeedSequence(seed).spawn(replicates)[k]`` turned
 into an integer: a run's seed depends on the experiment seed and k only, so a run is the same wherever it
 executes (any process, worker or backend), and the points share their replicates' random numbers
-(common random numbers: differences between points are paired, as in ``experiments.scenarios``).
+(common random numbers: differences between points are paired, as in ``sim.compare``).
 
 Validation. The whole file, every point included, is checked against the model before anything runs or
 is written: a bad key or value stops with one line naming it, its value and what is allowed (exit 2).
@@ -634,13 +634,13 @@ class Outcome:
 
 def run_frame(task: Task, table: pd.DataFrame) -> pd.DataFrame:
     """The run's rows as stored: ``point``, the point's parameters, ``replicate`` and ``seed``, then the
-    outputs (the per-week table, or with ``summary`` one row of ``experiments.scenarios.metrics_of``)."""
+    outputs (the per-week table, or with ``summary`` one row of ``sim.paired.metrics_of``)."""
     import pandas as pd
 
     r = task.run
     keys = {"point": r.point, **dict(r.params), "replicate": r.replicate, "seed": r.seed}
     if task.outputs == "summary":
-        from experiments.scenarios import metrics_of
+        from sim.paired import metrics_of
 
         return pd.DataFrame([{**keys, **metrics_of(table)}])
     front = pd.DataFrame({k: [v] * len(table) for k, v in keys.items()})
@@ -710,7 +710,7 @@ def _chunk_size(n: int, workers: int, batch: int | None) -> int:
 
 def _local(tasks: Sequence[Task], jobs: int, batch: int | None) -> Iterator[Outcome]:
     """joblib processes (loky); ``batch`` runs per dispatch or joblib's automatic batching. jobs=1: here."""
-    from experiments.scenarios import spread
+    from sim.parallel import spread
 
     return spread(execute, [(t,) for t in tasks], jobs, batch or "auto")
 
@@ -989,8 +989,8 @@ def run(experiment: Experiment | str | Path, *, out: str | Path | None = None, j
     """
     from tqdm import tqdm
 
-    from experiments.scenarios import cores
     from sim.io import check_writable
+    from sim.parallel import cores
 
     exp = experiment if isinstance(experiment, Experiment) else read(experiment)
     backend = backend or exp.backend
@@ -1144,7 +1144,7 @@ def summaries(frame: pd.DataFrame, outputs: str) -> pd.DataFrame:
     """One row per run (point, replicate) with the end-of-run metrics, from a loaded frame of either kind."""
     import pandas as pd
 
-    from experiments.scenarios import METRICS, metrics_of
+    from sim.paired import METRICS, metrics_of
 
     if outputs == "summary":
         return frame[["point", "replicate", *METRICS]]
@@ -1179,8 +1179,8 @@ def _analysed_matrix(exp: Experiment) -> np.ndarray:
 
 def labels() -> tuple[dict[str, str], dict[str, str]]:
     """Figure labels, Japanese with English: of the outputs and of every model parameter."""
-    from experiments.scenarios import METRICS
     from sim import params
+    from sim.paired import METRICS
 
     outputs = {m: f"{ja} {en}" for m, (en, ja, _) in METRICS.items()}
     keys = {k: f"{f.metadata.get('ja', '')} {k}".strip() for k, f in params.iter_params()}

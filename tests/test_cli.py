@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from sim import simulate
 from sim.io import atomic_write_text
@@ -449,3 +450,27 @@ def test_run_folders_given_on_the_command_line_are_staged():
     assert output_root([], multirun=False) == Path("results/runs")
     assert output_root([], multirun=True) == Path("results/multirun")
     assert output_root(["hydra.sweep.dir=sweeps/today"], multirun=True) == Path("sweeps/today")
+
+
+def test_plot_false_composed_scenario_and_own_config_dir(tmp_path):
+    """run.plot=false writes the run without ladder.png; scenario=[a,b] names the run a+b; --config-dir finds a
+    scenario file kept outside the repository."""
+    mine = tmp_path / "planner" / "scenario" / "mine.yaml"
+    mine.parent.mkdir(parents=True)
+    mine.write_text("# @package _global_\n# Mine\n# 私の\n# Source: assumption\nscenario: mine\npolicy:\n"
+                    "  funding_years: 1.0\n", encoding="utf-8")
+    work = tmp_path / "work"
+    work.mkdir()
+    out = cli("--config-dir", str(mine.parent.parent), "scenario=[guides_high,mine]", "run.plot=false",
+              "population=tiny", "run.steps=5", "engine=vectorized", cwd=work)
+    assert out.returncode == 0, out.stderr
+    run_dir = work / out.stdout.strip().splitlines()[-1]
+    assert run_dir.name.endswith("_guides_high+mine_s42")
+    assert sorted(p.name for p in run_dir.iterdir()) == ["config.yaml", "run.json", "table.parquet"]
+    assert json.loads((run_dir / "run.json").read_text())["scenario"] == "guides_high+mine"
+    cfg = yaml.safe_load((run_dir / "config.yaml").read_text())
+    assert cfg["scenario"] == "guides_high+mine" and cfg["policy"]["guides"] == 12
+    assert cfg["policy"]["funding_years"] == 1.0
+    bad = cli("run.plot=maybe", cwd=work)
+    assert bad.returncode == 2 and stderr_lines(bad) == [
+        "error: run.plot: 'maybe' is not allowed; allowed: true or false (one value)"]

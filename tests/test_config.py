@@ -248,3 +248,53 @@ def test_resolved_config_round_trips_through_yaml():
     text = OmegaConf.to_yaml(OmegaConf.structured(cfg))
     again = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(Config), OmegaConf.create(text)))
     assert asdict(again) == asdict(cfg)
+
+
+# ------------------------------------------------------------------------------ composing scenarios, user folders
+
+
+def test_scenarios_compose_in_order_later_wins_and_the_name_records_both():
+    both = compose(["scenario=[guides_high,funding_cliff]"])
+    assert both.policy.guides == compose(["scenario=guides_high"]).policy.guides  # from the first
+    assert both.policy.funding_years == 3  # from the second
+    assert type(both.scenario) is str and both.scenario == "guides_high+funding_cliff"
+    assert compose(["scenario=guides_high+funding_cliff"]) == both  # the recorded name composes the same
+    high, low = compose(["scenario=guides_high"]).policy.guides, compose(["scenario=guides_low"]).policy.guides
+    later = compose(["scenario=[guides_high,guides_low]"])
+    assert later.policy.guides == low and later.scenario == "guides_high+guides_low"
+    assert compose(["scenario=[guides_low,guides_high]"]).policy.guides == high
+    assert compose(["scenario=[guides_high,funding_cliff]", "policy.guides=2"]).policy.guides == 2
+
+
+@pytest.mark.parametrize("override, value", [("scenario=[guides_high,nope]", "'nope'"), ("scenario=[]", "[]"),
+                                             ("scenario=guides_high+", "''")])
+def test_a_bad_composition_is_one_line_naming_the_scenario(override, value):
+    with pytest.raises(ConfigError) as e:
+        compose([override])
+    msg = str(e.value)
+    assert "\n" not in msg and msg.startswith(f"scenario: {value}") and "[a,b]" in msg
+
+
+def test_a_scenario_folder_outside_the_repository(tmp_path, monkeypatch):
+    mine = tmp_path / "planner" / "scenario" / "mine.yaml"
+    mine.parent.mkdir(parents=True)
+    mine.write_text("# @package _global_\n# My town's plan\n# 私の町の計画\n# Source: assumption\n"
+                    "scenario: mine\npolicy:\n  guides: 7\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="scenario: 'mine' is not an option"):
+        compose(["scenario=mine"])
+    monkeypatch.setenv("SIM_CONFIG_PATH", str(tmp_path / "planner"))
+    cfg = compose(["scenario=mine"])
+    assert cfg.scenario == "mine" and cfg.policy.guides == 7
+    assert compose(["scenario=[funding_cliff,mine]"]).policy.funding_years == 3
+    from sim.scenarios import describe, list_scenarios
+
+    assert "mine" in list_scenarios() and describe("mine")["ja"] == "私の町の計画"
+    clash = tmp_path / "clash" / "scenario" / "baseline.yaml"
+    clash.parent.mkdir(parents=True)
+    clash.write_text("# @package _global_\nscenario: baseline\n", encoding="utf-8")
+    monkeypatch.setenv("SIM_CONFIG_PATH", str(tmp_path / "clash"))
+    with pytest.raises(ConfigError, match="has the name of"):
+        compose([])
+    monkeypatch.setenv("SIM_CONFIG_PATH", str(tmp_path / "absent"))
+    with pytest.raises(ConfigError, match="SIM_CONFIG_PATH: .* is not a folder"):
+        compose([])

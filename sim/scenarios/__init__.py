@@ -7,19 +7,18 @@ tools read the catalogue here rather than parsing the files themselves.
 
 from __future__ import annotations
 
-from sim.config import CONF_DIR, ConfigError, options
+from sim.config import option_file, options
 
 
 def list_scenarios() -> list[str]:
-    """Names of every scenario, for ``scenario=NAME`` (the files in conf/scenario)."""
+    """Names of every scenario, for ``scenario=NAME`` (the files in conf/scenario and in the user's
+    configuration folders, ``sim.config.config_dirs``)."""
     return list(options("scenario"))
 
 
 def describe(name: str) -> dict[str, str]:
     """English (``en``) and Japanese (``ja``) descriptions and the seed ``source``, from the file's header."""
-    if name not in options("scenario"):
-        raise ConfigError(f"scenario: {name!r} is not a known scenario; allowed: {', '.join(options('scenario'))}")
-    lines = (CONF_DIR / "scenario" / f"{name}.yaml").read_text(encoding="utf-8").splitlines()
+    lines = option_file("scenario", name).read_text(encoding="utf-8").splitlines()
     comments = [ln[2:].strip() for ln in lines if ln.startswith("# ") and not ln.startswith("# @package")]
     source = next((c.removeprefix("Source:").strip() for c in comments if c.startswith("Source:")), "")
     text = [c for c in comments if not c.startswith("Source:")]
