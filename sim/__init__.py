@@ -78,9 +78,9 @@ class Result:
 
         return write_folder(out_dir, self.write_files)
 
-    def write_files(self, folder: str | Path, plot: bool = True) -> None:
+    def write_files(self, folder: str | Path) -> None:
         """Write the four files into the existing folder ``folder``, each atomically (no folder staging);
-        without ``plot`` (``run.plot=false`` on the command line) all but ladder.png."""
+        with ``run.plot=false`` all but ladder.png."""
         from omegaconf import OmegaConf
 
         from sim.io import atomic_write, atomic_write_text
@@ -90,7 +90,7 @@ class Result:
         atomic_write(out / "table.parquet", lambda p: self.table.to_parquet(p, index=False))
         atomic_write_text(out / "config.yaml", OmegaConf.to_yaml(OmegaConf.structured(self.config)))
         cfg = self.config
-        if plot:
+        if cfg.run.plot:
             plot_ladder(self.table, out / "ladder.png", title=f"{cfg.scenario} ({cfg.engine}, seed {cfg.seed})")
         meta = {"scenario": cfg.scenario, "engine": cfg.engine, "seed": cfg.seed, "steps": cfg.run.steps,
                 "urban": cfg.population.urban, "wall_time_s": round(self.seconds, 3), "version": _version(),

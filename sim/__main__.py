@@ -9,8 +9,7 @@ stopped (Ctrl-C, SIGTERM) leaves no folder: its staging folder is removed, finis
 are kept. Exit status: 0 done, 2 bad input or output that cannot be written, 130 SIGINT,
 143 SIGTERM, 1 a failure inside a run (Hydra prints the traceback: a bug to report).
 
-``run.plot=false`` leaves out the ladder plot (drawing it takes about as long as a small run); it is an
-option of this command, taken off the command line before Hydra composes the model's configuration.
+``run.plot=false`` leaves out the ladder plot (drawing it takes about as long as a small run).
 ``--config-dir DIR`` adds a configuration folder of one's own, laid out like ``conf/`` (as
 ``$SIM_CONFIG_PATH`` does, see ``sim.config``), e.g. ``DIR/scenario/mine.yaml`` for ``scenario=mine``.
 """
@@ -35,7 +34,6 @@ if TYPE_CHECKING:
 VALUE_FLAGS = ("--config-path", "-cp", "--config-name", "-cn", "--experimental-rerun")
 # A folder of one's own configuration files searched after conf/ (sim.config.config_dirs).
 CONFIG_DIR_FLAGS = ("--config-dir", "-cd")
-PLOT_KEY = "run.plot"  # run.plot=false: no ladder.png (an option of this command, not a model parameter)
 # Flags passed on to Hydra: spelling -> canonical long name.
 SWITCHES = {"-m": "--multirun", "--multirun": "--multirun", "-r": "--run", "--run": "--run", "-h": "--help",
             "--help": "--help", "--hydra-help": "--hydra-help", "--version": "--version", "--resolve": "--resolve",
@@ -72,7 +70,6 @@ class Refused(BaseException):
 _signalled: int | None = None  # the first SIGINT/SIGTERM acted on; later ones are ignored
 _pending: int | None = None  # a signal that arrived at an unsafe point (see _safe_point), to act on soon
 _stopping = False  # cleaning up: signals no longer interrupt
-_plot = True  # run.plot: draw ladder.png
 RETRY_S = 0.02  # how soon a held-back signal is looked at again
 
 
@@ -168,9 +165,9 @@ def _job(node: DictConfig) -> None:
                      meta={"overrides": list(hc.overrides.task)})
         try:
             if final is None:  # a folder named outside conf/config.yaml's scheme: staged by Result.save
-                final = write_folder(staging, lambda folder: res.write_files(folder, plot=_plot))
+                final = write_folder(staging, res.write_files)
             else:
-                res.write_files(staging, plot=_plot)
+                res.write_files(staging)
                 publish(staging, final, shown=_shown(final, start))
         except OSError as exc:
             raise Refused(describe_os_error(exc, _shown(final or staging, start))) from None
@@ -396,23 +393,6 @@ def _interrupted_line(signame: str, start: Path) -> str:
     return f"interrupted ({signame}): stopped before the run started, nothing written"
 
 
-def take_plot(args: list[str]) -> tuple[list[str], bool]:
-    """The command line without its ``run.plot=true|false`` overrides, and whether to draw the ladder plot
-    (the last one given; default true). ConfigError (one line) for any other value or a sweep."""
-    from sim.config import ConfigError
-
-    rest, plot = [], True
-    for arg in args:
-        key, eq, value = arg.partition("=")
-        if not eq or key.lstrip("+") != PLOT_KEY:
-            rest.append(arg)
-            continue
-        if value.strip().lower() not in ("true", "false"):
-            raise ConfigError(f"{PLOT_KEY}: {value!r} is not allowed; allowed: true or false (one value)")
-        plot = value.strip().lower() == "true"
-    return rest, plot
-
-
 def use_config_dir(folder: str) -> None:
     """Search ``folder`` for configuration files after conf/ (put first in ``$SIM_CONFIG_PATH``, which this
     process's composition and Hydra read); ConfigError (one line) if it is not a folder."""
@@ -427,13 +407,11 @@ def use_config_dir(folder: str) -> None:
 
 def _main(args: list[str]) -> int:
     """List scenarios, or validate the command line and hand it to Hydra (overrides first, then flags)."""
-    global _plot
     from sim.config import ConfigError, RunFolders, hydra_overrides, register_schema
     from sim.io import OutputError
 
     RunFolders.reset()
     try:
-        args, _plot = take_plot(args)
         flags = parse_args(args)[0]
         if "--config-dir" in flags:
             use_config_dir(str(flags["--config-dir"]))

@@ -362,6 +362,8 @@ class RunParams:
                    "シミュレーション週数")
     progress: str = P("auto", "auto/on/off", None, None, "", "progress bar: auto shows it only on a terminal",
                       "進捗表示")
+    plot: bool = P(True, "on/off", None, None, "", "draw the ladder plot of a run (ladder.png); false saves "
+                   "about the time of a small run", "推移図を描く")
     max_memory_gib: float = P(16.0, "GiB", 0.1, 1e6, "issue 3 (16 GiB ceiling)",
                               "runs whose estimated memory exceeds this are refused up front", "メモリ上限")
 

@@ -473,4 +473,4 @@ def test_plot_false_composed_scenario_and_own_config_dir(tmp_path):
     assert cfg["policy"]["funding_years"] == 1.0
     bad = cli("run.plot=maybe", cwd=work)
     assert bad.returncode == 2 and stderr_lines(bad) == [
-        "error: run.plot: 'maybe' is not allowed; allowed: true or false (one value)"]
+        "error: run.plot: 'maybe' is not allowed; allowed: true or false"]

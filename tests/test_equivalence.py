@@ -122,6 +122,39 @@ def check_hosts(eng, R: int) -> int:
     return int((willing & ~key).sum())
 
 
+def skilled_of(eng) -> np.ndarray:
+    """Whether each urban resident has a skill the region lacks, engine-neutral."""
+    if hasattr(eng, "skilled"):
+        return eng.skilled.astype(bool)
+    return np.array([a.skilled for a in sorted(eng.urban, key=lambda a: a.node)])
+
+
+def check_matches(eng, start: tuple) -> tuple[int, int]:
+    """A match that holds makes a partner, so after ``advance`` every match winner is a partner or the match
+    did not hold; skilled fans' matches always hold (``rules.match_holds_probability``). Returns the unskilled
+    winners and how many of their matches did not hold."""
+    _, stage, _, _ = urban_state(eng)
+    won = np.concatenate(eng.wk.winners["match"]).astype(np.int64)
+    held = stage[won] == rules.PARTNER
+    skilled = skilled_of(eng)[won]
+    assert held[skilled].all(), "a skilled fan's match did not hold"
+    return int((~skilled).sum()), int((~skilled & ~held).sum())
+
+
+def spy_on_remoteness(monkeypatch) -> list[np.ndarray]:
+    """Record the remoteness each engine passes to ``rules.apply_probabilities`` for fans and partners."""
+    seen: list[np.ndarray] = []
+    real = rules.apply_probabilities
+
+    def spy(stage, online, weight, remoteness, b):
+        st = np.atleast_1d(np.asarray(stage))
+        seen.append(np.broadcast_to(np.asarray(remoteness, float), st.shape)[(st == rules.FAN) | (st == rules.PARTNER)])
+        return real(stage, online, weight, remoteness, b)
+
+    monkeypatch.setattr(rules, "apply_probabilities", spy)
+    return seen
+
+
 def exposure_recount(eng, ids: np.ndarray) -> np.ndarray:
     """Engaged-tie share recounted from the network, written out here independently of the engines."""
     week = eng.week
@@ -242,7 +275,7 @@ def check_allocation(eng, R: int, start: tuple, stock: np.ndarray) -> dict[str, 
 
 @pytest.mark.parametrize("name", ["three_regions", "two_towns"])
 @pytest.mark.parametrize("engine", ENGINES)
-def test_each_phase_does_what_the_rules_say(engine, name):
+def test_each_phase_does_what_the_rules_say(engine, name, monkeypatch):
     """40 weeks of three equal regions and of two towns that differ (funding ends at week 26 so guides stop
     mid-way, or at week 52 in the remote town; more fans, partners and life events so that every kind of
     seat is used), every phase checked every week; the totals show each kind of seat was exercised."""
@@ -253,7 +286,9 @@ def test_each_phase_does_what_the_rules_say(engine, name):
     eng = build_engine(cfg)
     R = cfg.regions.count
     totals = dict.fromkeys(SEAT_KINDS, 0)
-    checked = new_fans = brought_in = 0
+    checked = new_fans = brought_in = unskilled = not_held = 0
+    remoteness = np.array(region_values(cfg, "regions.remoteness"))
+    seen = spy_on_remoteness(monkeypatch)
     for _ in range(40):
         for phase in PHASES:
             if phase == "decide":
@@ -262,18 +297,30 @@ def test_each_phase_does_what_the_rules_say(engine, name):
                 ids = np.arange(cfg.population.urban)
                 assert np.allclose(eng.exposures(ids), exposure_recount(eng, ids)), "engaged-tie share"
                 checked += 1
+                seen.clear()
             getattr(eng, phase)()
             if phase == "context":
                 check_context(eng, R)
             elif phase == "decide":
                 brought_in += check_hosts(eng, R)
+                region0, stage0 = start[0], start[1]
+                engaged = (stage0 == rules.FAN) | (stage0 == rules.PARTNER)
+                assert np.allclose(np.sort(np.concatenate(seen)), np.sort(remoteness[region0[engaged]])), \
+                    "fans' wish to attend offline programs read with another region's remoteness"
             elif phase == "allocate":
                 for kind, n in check_allocation(eng, R, start, stock).items():
                     totals[kind] += n
             elif phase == "advance":
                 new_fans += check_new_fans(eng, start)
+                n, failed = check_matches(eng, start)
+                unskilled, not_held = unskilled + n, not_held + failed
     assert checked == 40 and all(n > 0 for n in totals.values()), totals
     assert new_fans > 0 and brought_in > 0
+    # without skill matching a share skill_role_share of unskilled matches does not hold: within four binomial
+    # standard deviations (a check on the draw, so that a match that always holds is caught)
+    share = cfg.behaviour.skill_role_share
+    assert not cfg.policy.skill_matching and unskilled >= 30, unskilled
+    assert abs(not_held - share * unskilled) <= 4 * np.sqrt(unskilled * share * (1 - share)), (not_held, unskilled)
 
 
 def test_migrants_join_the_locals_of_their_own_region():
