@@ -425,6 +425,11 @@ def validate(cfg: Config) -> Config:
         raise ConfigError(f"population.scale: {v['population.scale']!r} exceeds population.urban "
                           f"{v['population.urban']!r}; allowed: at most population.urban (each simulated resident "
                           "stands for population.scale real ones)")
+    opened = v["behaviour.roles_per_partner"] + v["behaviour.skill_roles_per_partner"]
+    if opened >= 1:
+        raise ConfigError(f"behaviour.skill_roles_per_partner: {v['behaviour.skill_roles_per_partner']!r} plus "
+                          f"roles_per_partner {v['behaviour.roles_per_partner']!r} is {opened:g}; allowed: below 1 "
+                          "(else roles grow without end)")
     for key in ("network.urban_k", "network.local_k"):
         if v[key] % 2:
             raise ConfigError(f"{key}: {v[key]!r} is odd; allowed: an even integer (Watts-Strogatz ring lattice)")

@@ -50,6 +50,7 @@ class Week:
     active_local: np.ndarray  # active local-side guides per region
     locals_start: np.ndarray  # living locals per region at the start of the week
     partners_start: np.ndarray  # partners per region at the start of the week
+    skilled_partners_start: np.ndarray  # of them, those with a skill the region lacks
     openings: np.ndarray  # openings stock per region at the start of the week
     scale: int = 1  # real urban residents per simulated one (population.scale)
     rc: list[Config] = field(default_factory=list)  # each region's configuration (params.region_config)
@@ -61,15 +62,17 @@ class Week:
 
     @classmethod
     def start(cls, t: int, rc: list[Config], active_urban: np.ndarray, active_local: np.ndarray,
-              locals_start: np.ndarray, partners_start: np.ndarray, openings: np.ndarray, scale: int = 1) -> Week:
+              locals_start: np.ndarray, partners_start: np.ndarray, skilled_partners_start: np.ndarray,
+              openings: np.ndarray, scale: int = 1) -> Week:
         """A new week's context: each region's calendar of ``t`` (``rc``: the regions' configurations) and
-        the given start-of-week counts (``partners_start`` of simulated residents, each standing for ``scale``
-        people) and openings."""
+        the given start-of-week counts (partners and skilled partners of simulated residents, each standing
+        for ``scale`` people) and openings."""
         n_regions = len(rc)
         events = np.array([rules.events_held(t, c.policy) for c in rc], dtype=np.int64).reshape(n_regions, 3)
         wk = cls(t, events, np.asarray(active_urban, np.int64), np.asarray(active_local, np.int64),
                  np.asarray(locals_start, np.int64), np.asarray(partners_start, np.int64) * scale,
-                 np.array(openings, dtype=float), scale, list(rc))
+                 np.asarray(skilled_partners_start, np.int64) * scale, np.array(openings, dtype=float), scale,
+                 list(rc))
         wk.willing = np.zeros(n_regions, np.int64)
         wk.flows = np.zeros((n_regions, len(FLOWS)), np.int64)
         for kind in SEAT_KINDS:
@@ -102,7 +105,9 @@ class Week:
         p, b, g = rc.policy, rc.behaviour, rc.regions
         roles = rules.partner_roles(g.needs_per_1000_locals, self.locals_start[region], self.active_local[region],
                                     p.guide_roles_local, rules.calendar_rates(self.t, p)[0],
-                                    b.roles_per_program, self.partners_start[region], b.roles_per_partner)
+                                    b.roles_per_program, self.partners_start[region], b.roles_per_partner,
+                                    self.skilled_partners_start[region],
+                                    rules.skill_roles(p.skill_matching, b.skill_roles_per_partner))
         return (self.active_local[region], p.guide_capacity_local, self.won("offline", region), b.program_role_rate,
                 roles, self.partners_start[region], self.won("online", region), b.online_role_rate)
 

@@ -97,12 +97,13 @@ class RelationshipModel(WeeklyRun, mesa.Model):
         locals_start = np.zeros(R, np.int64)
         for a in self.living_locals:
             locals_start[a.region] += 1
-        partners_start = np.zeros(R, np.int64)
+        partners_start = np.zeros((2, R), np.int64)  # partners, skilled partners
         for a in self.urban:
             if a.stage == rules.PARTNER:
-                partners_start[a.region] += 1
-        self.wk = Week.start(self.week, self.rc, active[0], active[1], locals_start, partners_start,
-                             np.asarray(self.openings), self.cfg.population.scale)
+                partners_start[0, a.region] += 1
+                partners_start[1, a.region] += a.skilled
+        self.wk = Week.start(self.week, self.rc, active[0], active[1], locals_start, partners_start[0],
+                             partners_start[1], np.asarray(self.openings), self.cfg.population.scale)
         self.applications: dict[str, list[list[UrbanResident]]] = {k: [[] for _ in range(R)] for k in SEAT_KINDS}
         self.app_weights: dict[str, list[list[float]]] = {k: [[] for _ in range(R)] for k in SEAT_KINDS}
         self.arrivals: list[UrbanResident] = []

@@ -302,6 +302,11 @@ class BehaviourParams:
                                  f"relationship people ({S001}:64 地域住民及び他の関係人口を触発)",
                                  "partner roles each partner opens beyond its own (below 1, so roles stay finite)",
                                  "パートナーが生む関わりしろ")
+    skill_roles_per_partner: float = P(0.3, "roles/partner", 0, 0.99, f"assumption; skills the region lacks "
+                                       f"({S002}:43); creators working with locals gave birth to several businesses "
+                                       f"({S002}:45)", "extra partner roles each skilled partner opens when local "
+                                       "guides match by skill (with roles_per_partner below 1)",
+                                       "スキル人材が生む関わりしろ")
     program_role_rate: float = P(0.2, "roles/participant", 0, 1, f"assumption; 関わりしろ found at programs "
                                  f"{S001}:75", "partner roles an offline program surfaces per participant",
                                  "プログラムで見つかる関わりしろ")

@@ -180,13 +180,23 @@ def burden_update(burden, load, per_visitor, recovery):
 
 
 def partner_roles(needs_per_1000, n_locals, local_guides, roles_per_guide, programs_per_year=0.0,
-                  roles_per_program=0.0, partners=0, roles_per_partner=0.0):
+                  roles_per_program=0.0, partners=0, roles_per_partner=0.0, skilled_partners=0,
+                  roles_per_skilled_partner=0.0):
     """Partner roles (関わりしろ) a region can offer at once: its own needs, which shrink with its population;
     those its active local guides find and keep open (000:946-950, 001:75); the local tasks its programs turn
-    into encounters (ヒダスケ: 地域の困りごと as programs, 002:152, 002:168); and those its partners open by
-    drawing in locals and other relationship people (001:64). Roles grow with programs, guides and partners."""
+    into encounters (ヒダスケ: 地域の困りごと as programs, 002:152, 002:168); those its partners open by
+    drawing in locals and other relationship people (001:64); and, when guides place skilled partners where
+    their skill is lacking (``skill_roles``), what those skills give birth to (002:43-45). Roles grow with
+    programs, guides, partners and skills."""
     return (needs_per_1000 * n_locals / 1000.0 + roles_per_guide * np.asarray(local_guides)
-            + roles_per_program * programs_per_year + roles_per_partner * np.asarray(partners))
+            + roles_per_program * programs_per_year + roles_per_partner * np.asarray(partners)
+            + roles_per_skilled_partner * np.asarray(skilled_partners))
+
+
+def skill_roles(skill_matching, roles_per_skilled_partner):
+    """Roles each skilled partner opens: only when local guides match by skill, so that the skill meets the
+    need it can fill (南小国町, 004:101; 002:43); otherwise a skilled partner is placed like anyone."""
+    return roles_per_skilled_partner * float(skill_matching)
 
 
 def role_end_probability(role_end_rate):

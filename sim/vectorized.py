@@ -195,9 +195,12 @@ class VectorizedEngine(WeeklyRun):
             self.l_guide_ties[self.csr.neighbours(self.g_node[k]) - self.N] -= 1
         self.g_active = active
         R = self.R
+        E = self.engaged
+        skilled_partners = E[(self.stage[E] == rules.PARTNER) & self.skilled[E]]
         self.wk = Week.start(self.week, self.rc, np.bincount(self.g_region[active & (self.g_side == 0)], minlength=R),
                              np.bincount(self.g_region[active & (self.g_side == 1)], minlength=R),
-                             self.loc_count.copy(), self.stage_counts[:, rules.PARTNER].copy(), self.openings,
+                             self.loc_count.copy(), self.stage_counts[:, rules.PARTNER].copy(),
+                             np.bincount(self.region[skilled_partners], minlength=R), self.openings,
                              self.cfg.population.scale)
 
     def decide(self) -> None:

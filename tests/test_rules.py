@@ -322,3 +322,17 @@ def test_after_funding_only_the_self_running_share_of_the_calendar_is_held_and_n
     year3 = np.array([rules.events_held(t, p) for t in range(104, 156)]).sum(axis=0)
     assert tuple(year3) == (10, 2, 1)
     assert rules.paid_events(103, (1, 2, 3), 2.0) == (1, 2, 3) and rules.paid_events(104, (1, 2, 3), 2.0) == (0, 0, 0)
+
+
+def test_skilled_partners_open_roles_only_when_guides_match_by_skill():
+    assert rules.skill_roles(True, 0.3) == pytest.approx(0.3) and rules.skill_roles(False, 0.3) == 0.0
+    base = rules.partner_roles(40, 1000, 0, 10.0, 0, 0.0, 20, 0.5)
+    assert rules.partner_roles(40, 1000, 0, 10.0, 0, 0.0, 20, 0.5, 10, rules.skill_roles(True, 0.3)) == base + 3
+    assert rules.partner_roles(40, 1000, 0, 10.0, 0, 0.0, 20, 0.5, 10, rules.skill_roles(False, 0.3)) == base
+
+
+def test_roles_opened_per_partner_must_stay_below_one():
+    from sim.config import ConfigError, compose
+
+    with pytest.raises(ConfigError, match=r"^behaviour.skill_roles_per_partner: 0.6 plus roles_per_partner 0.5"):
+        compose(["behaviour.skill_roles_per_partner=0.6"])
