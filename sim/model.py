@@ -141,7 +141,7 @@ class RelationshipModel(WeeklyRun, mesa.Model):
                                                          g.max_openings_stock))
 
     def region_state(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Stage counts, living locals, burden sums and registry members, per region (``Engine.region_state``)."""
+        """Stage counts, living locals, burden sums and registry members, per region (``WeeklyRun.region_state``)."""
         R = self.cfg.regions.count
         counts = np.zeros((R, 4), dtype=np.int64)
         members = np.zeros(R, dtype=np.int64)

@@ -300,7 +300,7 @@ class VectorizedEngine(WeeklyRun):
                                             wk.locals_start.astype(float), self.openings_max)
 
     def region_state(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Stage counts, living locals, burden sums and registry members, per region (``Engine.region_state``)."""
+        """Stage counts, living locals, burden sums and registry members, per region (``WeeklyRun.region_state``)."""
         alive = np.flatnonzero(self.l_alive[:self.n_l])
         region, burden, key = self.l_region[alive], self.l_burden[alive], self.l_key[alive]
         sums = np.stack([np.bincount(region, weights=burden, minlength=self.R),
