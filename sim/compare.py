@@ -273,14 +273,10 @@ TEXT = {
 def plot(traj: pd.DataFrame, scenarios: Sequence[str], path: str | Path, lang: str, replicates: int) -> Path:
     """PNG of each curve over the years, one line (mean) and band (95% interval) per scenario, written
     atomically; labels in ``lang``, with the Japanese font of ``sim.report``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import matplotlib_fontja  # noqa: F401  (registers its Japanese font as the default family)
-
     from sim.params import STAGES, STAGES_JA
-    from sim.report import save_png
+    from sim.report import pyplot, save_png
+
+    plt = pyplot()
 
     text = TEXT[lang]
     titles = dict(zip(STAGES, STAGES_JA if lang == "ja" else STAGES))

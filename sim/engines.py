@@ -50,7 +50,8 @@ class Week:
     active_local: np.ndarray  # active local-side guides per region
     locals_start: np.ndarray  # living locals per region at the start of the week
     partners_start: np.ndarray  # partners per region at the start of the week
-    skilled_partners_start: np.ndarray  # of them, those with a skill the region lacks
+    skilled_partners_start: np.ndarray  # of them, those with a skill the region lacks (0 without skill matching,
+    # where they open no roles: rules.skill_roles)
     openings: np.ndarray  # openings stock per region at the start of the week
     scale: int = 1  # real urban residents per simulated one (population.scale)
     rc: list[Config] = field(default_factory=list)  # each region's configuration (params.region_config)

@@ -97,11 +97,12 @@ class RelationshipModel(WeeklyRun, mesa.Model):
         locals_start = np.zeros(R, np.int64)
         for a in self.living_locals:
             locals_start[a.region] += 1
-        partners_start = np.zeros((2, R), np.int64)  # partners, skilled partners
+        partners_start = np.zeros((2, R), np.int64)  # partners, skilled partners (counted with skill matching)
+        skill_matching = self.cfg.policy.skill_matching
         for a in self.urban:
             if a.stage == rules.PARTNER:
                 partners_start[0, a.region] += 1
-                partners_start[1, a.region] += a.skilled
+                partners_start[1, a.region] += a.skilled and skill_matching
         self.wk = Week.start(self.week, self.rc, active[0], active[1], locals_start, partners_start[0],
                              partners_start[1], np.asarray(self.openings), self.cfg.population.scale)
         self.applications: dict[str, list[list[UrbanResident]]] = {k: [[] for _ in range(R)] for k in SEAT_KINDS}

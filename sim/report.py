@@ -56,11 +56,7 @@ def plot_ladder(df: pd.DataFrame, path: str | Path, title: str = "") -> Path:
     Left: indifferent and fans on a linear scale (the bulk of the population); right: fans, partners and
     cumulative migrants on a symmetric log scale, so the small upper rungs stay visible.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import matplotlib_fontja  # noqa: F401  (registers its Japanese font as the default family)
+    plt = pyplot()
 
     t = totals(df)
     years = t["step"] / 52
@@ -83,6 +79,18 @@ def plot_ladder(df: pd.DataFrame, path: str | Path, title: str = "") -> Path:
     if title:
         fig.suptitle(title)
     return save_png(fig, path)
+
+
+def pyplot() -> Any:
+    """matplotlib's pyplot drawing off-screen (Agg), with the Japanese font matplotlib-fontja ships as the
+    default family: every figure of the project is drawn through it."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import matplotlib_fontja  # noqa: F401  (registers its Japanese font as the default family)
+
+    return plt
 
 
 def save_png(fig: Any, path: str | Path) -> Path:

@@ -123,13 +123,9 @@ def plot(results: pd.DataFrame, method: str, path: str | Path, *, outputs: Mappi
     ``S1`` and ``ST`` with their intervals. ``outputs`` and ``parameters`` map names to the labels shown
     (Japanese with English); the font is the Japanese one matplotlib-fontja ships.
     """
-    import matplotlib
+    from sim.report import pyplot, save_png
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import matplotlib_fontja  # noqa: F401  (registers its Japanese font as the default family)
-
-    from sim.report import save_png
+    plt = pyplot()
 
     outputs = outputs or {}
     parameters = parameters or {}

@@ -195,12 +195,15 @@ class VectorizedEngine(WeeklyRun):
             self.l_guide_ties[self.csr.neighbours(self.g_node[k]) - self.N] -= 1
         self.g_active = active
         R = self.R
-        E = self.engaged
-        skilled_partners = E[(self.stage[E] == rules.PARTNER) & self.skilled[E]]
+        skilled_partners = np.zeros(R, np.int64)  # they open roles only with skill matching (rules.skill_roles)
+        if self.cfg.policy.skill_matching:
+            E = self.engaged
+            skilled_partners = np.bincount(self.region[E[(self.stage[E] == rules.PARTNER) & self.skilled[E]]],
+                                           minlength=R)
         self.wk = Week.start(self.week, self.rc, np.bincount(self.g_region[active & (self.g_side == 0)], minlength=R),
                              np.bincount(self.g_region[active & (self.g_side == 1)], minlength=R),
                              self.loc_count.copy(), self.stage_counts[:, rules.PARTNER].copy(),
-                             np.bincount(self.region[skilled_partners], minlength=R), self.openings,
+                             skilled_partners, self.openings,
                              self.cfg.population.scale)
 
     def decide(self) -> None:
