@@ -29,6 +29,7 @@ import pandas as pd
 
 from sim import rules
 from sim.params import ENGINES, Config
+from sim.streams import Draws
 from sim.table import FLOWS, SEAT_KINDS, Recorder
 
 PHASES = ("context", "decide", "allocate", "advance", "locals", "bookkeeping", "record")
@@ -174,7 +175,8 @@ class WeeklyRun:
     and ``recorder``, define the phases, and ``region_state()`` for the rows."""
 
     cfg: Config
-    rng: np.random.Generator
+    rng: np.random.Generator  # the phase's generator (``step``); purposes of their own use ``stream``, ``uniforms``
+    draws: Draws
     week: int
     wk: Week | None
     recorder: Recorder
@@ -189,8 +191,10 @@ class WeeklyRun:
     def step(self) -> None:
         """One week: every phase of ``PHASES`` in order (ODD section 3); CPU time per phase is kept."""
         times = self.__dict__.setdefault("phase_seconds", dict.fromkeys(PHASES, 0.0))
-        for phase in PHASES:
+        week = self.week
+        for i, phase in enumerate(PHASES):
             t0 = time.perf_counter()
+            self.rng = self.draws.generator(week, "phase", i)
             getattr(self, phase)()
             times[phase] += time.perf_counter() - t0
 
@@ -203,7 +207,25 @@ class WeeklyRun:
         scale = self.cfg.population.scale
         if scale == 1:
             return seats, seats
-        return seats, int(rules.agent_seats(seats, scale, self.rng.random()))
+        return seats, int(rules.agent_seats(seats, scale, self.stream("seat_rounding", SEAT_KINDS.index(kind),
+                                                                     region).random()))
+
+    def stream(self, purpose: str, *index: int) -> np.random.Generator:
+        """This week's generator for ``purpose`` (``sim.streams.Draws.generator``): a policy that changes
+        other draws leaves it untouched."""
+        return self.draws.generator(self.week, purpose, *index)
+
+    def uniforms(self, purpose: str, ids: np.ndarray, rows: int = 1, *index: int) -> np.ndarray:
+        """This week's uniforms of ``purpose`` for the people ``ids`` (``sim.streams.Draws.uniforms``): each
+        person's own numbers, whoever else draws."""
+        return self.draws.uniforms(self.week, purpose, ids, rows, *index)
+
+    def lottery(self, kind: str, region: int, ids: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        """Allocation keys (``rules.allocation_key``) of the applicants ``ids`` for this week's seats of
+        ``kind`` in ``region``: each applicant's own lottery number, so that one more applicant does not
+        change who else wins."""
+        u = self.uniforms("seats", ids, 1, SEAT_KINDS.index(kind), region)[0]
+        return rules.allocation_key(u, np.ones(u.size) if weights is None else weights)
 
     def run(self, steps: int, progress: bool = False) -> pd.DataFrame:
         """Simulate ``steps`` weeks and return the per-week table."""

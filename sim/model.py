@@ -17,7 +17,8 @@ from sim.agents import Guide, LocalResident, UrbanResident
 from sim.engines import NEW_MIGRANTS, SEAT_KINDS, Week, WeeklyRun
 from sim.network import build_graph, sample
 from sim.params import Config, region_configs
-from sim.population import draw_guides, draw_locals, draw_urban, new_locals_hosting, streams
+from sim.population import draw_guides, draw_locals, draw_urban, new_locals_hosting
+from sim.streams import Draws, streams
 from sim.table import Recorder
 
 
@@ -40,7 +41,8 @@ class RelationshipModel(WeeklyRun, mesa.Model):
 
         validate(cfg)
         rngs = streams(cfg.seed)
-        super().__init__(rng=rngs["dynamics"])
+        self.draws = Draws(cfg.seed)
+        super().__init__(rng=self.draws.generator(0, "mesa"))
         self.cfg = cfg
         self.rc = region_configs(cfg)  # each region's configuration (the regions table applied)
         self.week = 0
@@ -111,8 +113,10 @@ class RelationshipModel(WeeklyRun, mesa.Model):
 
     def decide(self) -> None:
         """Locals draw willingness to host, exit and ageing; then urban residents (not migrants) draw wishes."""
+        self.rng = self.stream("decide_locals")
         self.living_locals.do("decide")
         self.active_urban = self.urban.select(lambda a: a.stage != rules.MIGRANT)
+        self.rng = self.stream("decide_urban")
         self.active_urban.do("decide")
 
     def allocate(self) -> None:
@@ -188,7 +192,8 @@ class RelationshipModel(WeeklyRun, mesa.Model):
         applicants = self.applications[kind][region]
         winners: list[UrbanResident] = []
         if applicants:
-            keys = rules.allocation_key(self.rng.random(len(applicants)), np.asarray(self.app_weights[kind][region]))
+            keys = self.lottery(kind, region, np.fromiter((a.node for a in applicants), np.int64, len(applicants)),
+                                np.asarray(self.app_weights[kind][region]))
             winners = [a for a, won in zip(applicants, rules.select_top(keys, agent_seats)) if won]
         for a in winners:
             a.won[kind] = 1
@@ -198,24 +203,27 @@ class RelationshipModel(WeeklyRun, mesa.Model):
     def _new_locals(self) -> None:
         """Births and arriving migrants join their region and its network (ODD 7.6, 7.7)."""
         g, wk = self.cfg.regions, self.this_week
-        born = [int(self.rng.poisson(rules.expected_births(wk.locals_start[r], g.birth_rate)))
+        births = self.stream("births")
+        born = [int(births.poisson(rules.expected_births(wk.locals_start[r], g.birth_rate)))
                 for r in range(g.count)]
         newcomers = [(r, rules.YOUTH, -1) for r in range(len(born)) for _ in range(born[r])]
         newcomers += [(m.region, int(rules.migrant_age_group(m.life)), m.node) for m in self.arrivals
                       for _ in range(self.cfg.population.scale)]  # a simulated migrant is ``scale`` people
         if not newcomers:
             return
-        willingness, key = new_locals_hosting(self.cfg, self.rng, np.array([r for r, _, _ in newcomers]))
+        regions = np.array([r for r, _, _ in newcomers])
+        willingness, key = new_locals_hosting(self.cfg, self.stream("newcomers"), regions)
         by_region = defaultdict(list)
         for a in self.living_locals:
             by_region[a.region].append(a)
+        ties = self.stream("migrant_ties")
         for (r, age, origin), w, k in zip(newcomers, willingness, key):
             node = len(self.nodes)
             agent = LocalResident(self, node, r, age, float(w), bool(k), origin=origin)
             self.nodes.append(agent)
             self.graph.add_node(node)
             pool = np.asarray([a.node for a in by_region[r]], dtype=np.int64)
-            for v in sample(self.rng, pool, self.cfg.network.migrant_ties):
+            for v in sample(ties, pool, self.cfg.network.migrant_ties):
                 self.graph.add_edge(node, int(v))
                 agent.neighbours.append(self.nodes[v])
                 self.nodes[v].neighbours.append(agent)

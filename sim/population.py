@@ -1,4 +1,4 @@
-"""Initial state (ODD "Initialization") and the random streams, shared by both engines.
+"""Initial state (ODD "Initialization"), shared by both engines (the random streams: ``sim.streams``).
 
 Both engines start from the same arrays drawn here, so their initial populations are
 identical for a given seed; they differ only in how the network and the weekly draws
@@ -13,14 +13,6 @@ import numpy as np
 
 from sim import rules
 from sim.params import Config, region_configs, region_values
-
-STREAMS = ("population", "network", "dynamics")
-
-
-def streams(seed: int) -> dict[str, np.random.Generator]:
-    """Independent generators for each part of a run, spawned from the run's seed."""
-    children = np.random.SeedSequence(seed).spawn(len(STREAMS))
-    return {name: np.random.default_rng(child) for name, child in zip(STREAMS, children)}
 
 
 def beta_with_mean(rng: np.random.Generator, mean: float, concentration: float, size: int) -> np.ndarray:

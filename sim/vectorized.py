@@ -35,7 +35,8 @@ from sim import kernels, rules
 from sim.engines import Week, WeeklyRun
 from sim.network_csr import bernoulli_positions, build_csr
 from sim.params import BehaviourParams, Config, region_configs, region_values
-from sim.population import draw_guides, draw_locals, draw_urban, new_locals_hosting, streams
+from sim.population import draw_guides, draw_locals, draw_urban, new_locals_hosting
+from sim.streams import Draws, streams
 from sim.table import Recorder
 
 if TYPE_CHECKING:
@@ -116,7 +117,7 @@ class VectorizedEngine(WeeklyRun):
         self.cfg = validate(cfg)
         self.rc = region_configs(cfg)  # each region's configuration (the regions table applied)
         rngs = streams(cfg.seed)
-        self.rng = rngs["dynamics"]
+        self.draws = Draws(cfg.seed)
         p, b, g = cfg.policy, cfg.behaviour, cfg.regions
         urban = draw_urban(cfg, rngs["population"])
         local = draw_locals(cfg, rngs["population"])
@@ -228,14 +229,14 @@ class VectorizedEngine(WeeklyRun):
         assert uw.won is not None
         att_off, att_urb, att_on, matched, moves, followed = uw.won
         taken = np.flatnonzero(matched)  # matches that hold (rules.match_holds_probability)
-        matched[taken[self.rng.random(taken.size) >= rules.match_holds_probability(
+        matched[taken[self.uniforms("match_holds", uw.eng[taken])[0] >= rules.match_holds_probability(
             self.skilled[uw.eng[taken]], p.skill_matching, b.skill_role_share)]] = False
         converted = [uw.passive]
-        for idx, channel in ((_cat(uw.contacted), (1, 0, 0)), (_cat(uw.ind_won_urban), (0, 1, 0)),
-                             (_cat(uw.ind_won_online), (0, 0, 1))):
+        for i, (idx, channel) in enumerate(((_cat(uw.contacted), (1, 0, 0)), (_cat(uw.ind_won_urban), (0, 1, 0)),
+                                            (_cat(uw.ind_won_online), (0, 0, 1)))):
             if idx.size:
                 pc = rules.conversion_probability(0.0, *channel, p.entry_bar, p.online_effect, b)
-                converted.append(idx[self.rng.random(idx.size) < pc])
+                converted.append(idx[self.uniforms("conversion", idx, 1, i)[0] < pc])
         new_fans = np.unique(np.concatenate(converted))
         E, s_old = uw.eng, uw.stage_e
         donating = rules.donating(self.donor_until[E], self.week) & p.donor_path
@@ -291,7 +292,7 @@ class VectorizedEngine(WeeklyRun):
         self._engagement_changed(self.N + initial, self.l_region[initial], np.ones(initial.size, bool),
                                  np.zeros(initial.size, bool))
         self.loc_count -= np.bincount(self.l_region[gone], minlength=self.R)
-        born = self.rng.poisson(rules.expected_births(wk.locals_start, g.birth_rate))
+        born = self.stream("births").poisson(rules.expected_births(wk.locals_start, g.birth_rate))
         self._add_locals(born, np.repeat(self.movers, self.cfg.population.scale))  # a simulated migrant is
         # ``scale`` people
 
@@ -323,7 +324,7 @@ class VectorizedEngine(WeeklyRun):
         l_reg, l_age = self.l_region[lid], self.l_age[lid]
         p_host = rules.host_probability(self.l_will[lid], self.l_burden[lid], b.burden_sensitivity,
                                         self.l_key[lid], self.l_guide_ties[lid] > 0)
-        u = self.rng.random((3, lid.size), dtype=np.float32)
+        u = self.uniforms("decide_locals", lid, 3)
         willing = u[0] < p_host
         self.lw = LocalWeek(lid, l_reg, willing, u[1] < self.exit_p[l_age], u[2] < self.age_p[l_age])
         wk.willing[:] = np.bincount(l_reg[willing], minlength=self.R)
@@ -336,7 +337,7 @@ class VectorizedEngine(WeeklyRun):
         stage, e = self.stage[E], self.e[E]
         p_off, p_urb, p_on = rules.apply_probabilities(stage, self.online[E], self.w_class[self.tied[E].view(np.uint8)],
                                                        self.remoteness[self.region[E]], b)
-        u = self.rng.random((5, E.size), dtype=np.float32)
+        u = self.uniforms("decide_urban", E, 5)
         p_move = rules.migration_probability(np.asarray(b.life_event_rates)[self.life[E]], e,
                                              b.migrate_engagement_power)
         self.uw = UrbanWeek(eng=E, stage_e=stage, e_e=e, region_e=self.region[E], exposure_e=self.exposures(E),
@@ -373,7 +374,7 @@ class VectorizedEngine(WeeklyRun):
         assert uw.won is not None
         seats, agent_seats = self.agent_seats(kind, r)
         groups = [eng_applicants] if ind_applicants is None else [eng_applicants, ind_applicants]
-        won = self._seats(agent_seats, *groups, weights=weights)
+        won = self._seats(kind, r, agent_seats, groups, [uw.eng[eng_applicants], *groups[1:]], weights)
         row = {"offline": 0, "urban": 1, "online": 2, "match": 3, "move": 4, "followup": 5}[kind]
         uw.won[row, won[0]] = True
         if kind == "urban":
@@ -389,15 +390,15 @@ class VectorizedEngine(WeeklyRun):
         """Share of engaged ties (``rules.exposure``) of urban residents ``ids``, from the kept counts."""
         return rules.exposure(self.cnt[ids], self.deg[ids])
 
-    def _seats(self, seats: int, *groups: np.ndarray, weights: np.ndarray | None = None) -> list[np.ndarray]:
-        """Give ``seats`` seats to the applicants of ``groups`` together: the largest keys
-        (``rules.allocation_key``, ``rules.select_top``) win. Returns each group's winners."""
+    def _seats(self, kind: str, r: int, seats: int, groups: list[np.ndarray], ids: list[np.ndarray],
+               weights: np.ndarray | None = None) -> list[np.ndarray]:
+        """Give ``seats`` seats of ``kind`` in region ``r`` to the applicants of ``groups`` (people ``ids``)
+        together: the largest keys (``WeeklyRun.lottery``, ``rules.select_top``) win. Returns each group's
+        winners."""
         sizes = [a.size for a in groups]
-        n = sum(sizes)
-        if n == 0:
+        if sum(sizes) == 0:
             return list(groups)
-        w = np.ones(n) if weights is None else weights
-        won = rules.select_top(rules.allocation_key(self.rng.random(n), w), seats)
+        won = rules.select_top(self.lottery(kind, r, np.concatenate(ids), weights), seats)
         cuts = np.cumsum(sizes)[:-1]
         return [a[m] for a, m in zip(groups, np.split(won, cuts))]
 
@@ -405,7 +406,7 @@ class VectorizedEngine(WeeklyRun):
         """Indifferent residents of region ``r`` whom outreach reaches (weight > 0): the contact pool."""
         return int(sum(self.ind_counts[r, c] for c in (0, 1) if self.w_class[c] > 0))
 
-    def _members(self, m: int, r: int, tied: int) -> np.ndarray:
+    def _members(self, rng: np.random.Generator, m: int, r: int, tied: int) -> np.ndarray:
         """``m`` distinct indifferent residents of region ``r`` in outreach class ``tied``, uniformly
         (all of them if fewer): uniform draws among the class's residents, keeping indifferent ones
         in first-drawn order (sequential sampling without replacement), O(m) when most are indifferent."""
@@ -416,11 +417,11 @@ class VectorizedEngine(WeeklyRun):
         pool = self.class_order[self.class_start[c]:self.class_start[c + 1]]
         if m >= n_ind or 2 * n_ind < pool.size:
             ind = pool[self.stage[pool] == rules.INDIFFERENT].astype(np.int64)
-            return ind if m >= ind.size else self.rng.choice(ind, size=m, replace=False)
+            return ind if m >= ind.size else rng.choice(ind, size=m, replace=False)
         chosen = np.empty(0, np.int64)
         while chosen.size < m:
             need = m - chosen.size
-            cand = pool[self.rng.integers(0, pool.size, size=int(need * pool.size / n_ind * 1.1) + 16)]
+            cand = pool[rng.integers(0, pool.size, size=int(need * pool.size / n_ind * 1.1) + 16)]
             cand = cand[self.stage[cand] == rules.INDIFFERENT].astype(np.int64)
             both = np.concatenate([chosen, cand])
             _, first = np.unique(both, return_index=True)
@@ -436,15 +437,16 @@ class VectorizedEngine(WeeklyRun):
         classes = [(c, n, w) for c, n, w in classes if n > 0 and w > 0]
         if seats <= 0 or not classes:
             return np.empty(0, np.int64)
+        rng = self.stream("contacts", r)
         logs, labels = [], []
         for c, n, w in classes:
             m = min(seats, n)
             # largest m of n uniforms, descending: log u_(n-i) = sum_{l<=i} log(v_l) / (n - l); log key = log(u) / w
-            lu = np.cumsum(np.log(self.rng.random(m)) / (n - np.arange(m)))
+            lu = np.cumsum(np.log(rng.random(m)) / (n - np.arange(m)))
             logs.append(lu / w)
             labels.append(np.full(m, c))
         top = np.concatenate(labels)[rules.select_top(np.concatenate(logs), seats)]
-        return np.concatenate([self._members(int((top == c).sum()), r, c) for c, _, _ in classes])
+        return np.concatenate([self._members(rng, int((top == c).sum()), r, c) for c, _, _ in classes])
 
     def _event_probabilities(self, tied, frac, donor, online):
         """Weekly chances of an indifferent resident's three independent events (ODD 7.4-7.5):
@@ -469,7 +471,7 @@ class VectorizedEngine(WeeklyRun):
         """Indifferent residents who become fans without contact, wish an urban event, wish an online
         event this week, drawn by thinning: positions from a Bernoulli(q_max) process (geometric gaps),
         each kept with probability q_i / q_max, its outcome decoded from one uniform on [0, q_i)."""
-        rng, q_max = self.rng, self.q_max
+        rng, q_max = self.stream("exposure"), self.q_max
         idx = bernoulli_positions(rng, self.N, q_max)
         idx = idx[self.stage[idx] == rules.INDIFFERENT]
         donor = rules.donating(self.donor_until[idx], self.week)
@@ -516,7 +518,7 @@ class VectorizedEngine(WeeklyRun):
             return
         regions = np.concatenate([np.repeat(np.arange(self.R), born), self.region[movers]]).astype(np.int16)
         age = np.concatenate([np.zeros(n_born, np.int8), rules.migrant_age_group(self.life[movers])])
-        will, key = new_locals_hosting(self.cfg, self.rng, regions)
+        will, key = new_locals_hosting(self.cfg, self.stream("newcomers"), regions)
         if self.n_l + n_new > self.l_region.size:
             size = max(2 * self.l_region.size, self.n_l + n_new)
             for name in LOCAL_ARRAYS:

@@ -11,7 +11,8 @@ from scipy import stats
 from sim.config import compose
 from sim.network import build_graph, ws_degree
 from sim.network_csr import CSR, bernoulli_positions, build_csr, from_edges, sample_rows, ws_csr, ws_edges
-from sim.population import draw_guides, draw_locals, draw_urban, streams
+from sim.population import draw_guides, draw_locals, draw_urban
+from sim.streams import streams
 
 OVER = ["population=tiny", "policy.guides=1", "regions=three"]
 

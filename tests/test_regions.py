@@ -11,7 +11,8 @@ from sim import params
 from sim.config import ConfigError, check_table, compose
 from sim.engines import run_engine
 from sim.params import region_config, region_name, region_values
-from sim.population import draw_guides, draw_locals, draw_urban, streams
+from sim.population import draw_guides, draw_locals, draw_urban
+from sim.streams import streams
 
 ENGINES = ("mesa", "vectorized")
 TWO = ["regions=two_towns", "population.urban=600", "run.steps=60", "run.progress=off"]
