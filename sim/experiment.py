@@ -25,8 +25,12 @@ The file (``experiments/*.yaml``) says what to run::
 mappings; ``random`` and ``lhs`` take bounds ``[low, high]`` per parameter and ``samples``; ``sobol``
 takes bounds, ``samples`` (a power of 2) and ``second_order``; ``morris`` bounds, ``trajectories`` and
 ``levels``. A bound may be written ``{bounds: [low, high], integer: true}`` to round sampled values to
-whole numbers (for integer keys such as ``policy.guides``). Integral floats are accepted for integer
-keys (15.0 is 15); any other float for an integer key is refused with the model's one-line error.
+whole numbers (for integer keys such as ``policy.guides``). Instead of ``[low, high]`` a parameter may
+say ``plausible`` (``policy.guides: plausible``, or ``{bounds: plausible, integer: true}``): it then
+varies over its plausible range, ``sim.params.plausible_range`` (listed per parameter in docs/ODD.md,
+section 8; lists, flags and names have none and are refused), and its sampled values are rounded to
+whole numbers when the key is declared ``int``. Integral floats are accepted for integer keys (15.0 is
+15); any other float for an integer key is refused with the model's one-line error.
 
 Seeds. Replicate k of every point runs with the seed ``SeedSequence(seed).spawn(replicates)[k]`` turned
 into an integer: a run's seed depends on the experiment seed and k only, so a run is the same wherever it
@@ -99,6 +103,7 @@ DESIGN_KEYS = {"grid": ("method", "parameters"), "list": ("method", "points"),
                "sobol": ("method", "parameters", "samples", "second_order"),
                "morris": ("method", "parameters", "trajectories", "levels")}
 RAY_KEYS = ("address", "num_cpus")
+PLAUSIBLE = "plausible"  # design.parameters.<key>: plausible -- the key's plausible range as its bounds
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 RUN_FILE_RE = re.compile(r"p\d+-r\d+\.parquet")
 MANIFEST_EVERY_S = 2.0  # the manifest is rewritten at most this often while runs finish (and at the end)
@@ -284,18 +289,32 @@ class Bound:
 
 
 def _bound(where: str, key: str, spec: Any) -> Bound:
+    """The sampled range of ``key`` from its spec: ``[low, high]``, ``plausible`` (its plausible range) or a
+    mapping ``{bounds: <either>, integer: true}``. ``integer: true`` rounds sampled values; so does
+    ``plausible`` for a key declared ``int`` (explicit bounds of an int key without ``integer: true`` keep
+    refusing fractional values, as the model does)."""
     integer = False
     if isinstance(spec, dict):
         _mapping(where, spec, ("bounds", "integer"))
         if "bounds" not in spec:
-            raise ExperimentError(f"{where}.bounds: missing; allowed: [low, high]")
+            raise ExperimentError(f"{where}.bounds: missing; allowed: [low, high] or {PLAUSIBLE}")
         integer = spec.get("integer", False)
         if not isinstance(integer, bool):
             raise _bad(f"{where}.integer", integer, "true or false")
         spec = spec["bounds"]
         where = f"{where}.bounds"
+    if isinstance(spec, str) and spec == PLAUSIBLE:
+        from sim.config import leaf_fields
+        from sim.params import RangeError, is_integer, plausible_range
+
+        try:
+            spec = list(plausible_range(key))
+        except RangeError as exc:
+            raise ExperimentError(f"{where}: {exc}") from None
+        integer = integer or is_integer(leaf_fields()[key])
     if not isinstance(spec, list) or len(spec) != 2:
-        raise _bad(where, spec, "[low, high] or {bounds: [low, high], integer: true}")
+        raise _bad(where, spec, f"[low, high], {PLAUSIBLE} (the key's plausible range) or {{bounds: [low, high], "
+                   "integer: true}")
     lo, hi = _as_number(where, spec[0]), _as_number(where, spec[1])
     if not lo < hi:
         raise _bad(where, spec, "[low, high] with low < high")
@@ -431,7 +450,7 @@ def _sampled(method: str, design: dict[str, Any], base_keys: Sequence[str], seed
 
     params = _mapping("design.parameters", design.get("parameters"))
     if not params:
-        raise _bad("design.parameters", params, "at least one key: [low, high]")
+        raise _bad("design.parameters", params, f"at least one key: [low, high] (or {PLAUSIBLE})")
     bounds = tuple(_bound(f"design.parameters.{k}", _check_key(f"design.parameters.{k}", k, v, base_keys), v)
                    for k, v in params.items())
     settings: dict[str, Any] = {}

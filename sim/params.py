@@ -12,6 +12,7 @@ figure; assumptions are the first candidates for calibration.
 
 from __future__ import annotations
 
+import math
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from functools import partial
 from typing import Any
@@ -35,9 +36,15 @@ def P(
     source: str = "assumption",
     doc: str = "",
     ja: str = "",
+    plausible: tuple[float, float, str] | str | None = None,
 ) -> Any:
-    """Declare one parameter: its default plus the metadata that validation and docs read."""
-    meta = {"unit": unit, "lo": lo, "hi": hi, "source": source, "doc": doc, "ja": ja}
+    """Declare one parameter: its default plus the metadata that validation, docs and experiments read.
+
+    ``lo`` and ``hi`` are validation limits (what the model accepts at all); ``plausible`` is the range a
+    sensitivity analysis varies it over (``plausible_range``): ``(low, high, why)`` where the generic rule
+    (``generic_range``) is wrong, a sentence saying why there is none, or omitted for the generic rule.
+    """
+    meta = {"unit": unit, "lo": lo, "hi": hi, "source": source, "doc": doc, "ja": ja, "plausible": plausible}
     if isinstance(default, list):
         return field(default_factory=partial(list, default), metadata=meta)
     return field(default=default, metadata=meta)
@@ -69,7 +76,8 @@ class PopulationParams:
                            "urban residents who donate (ふるさと納税-like) to their candidate region",
                            "寄附者の割合")
     online_affinity_mean: float = P(0.5, "0-1", 0.01, 0.99, "assumption",
-                                    "mean of the Beta(4m, 4(1-m)) online affinity", "オンライン親和性の平均")
+                                    "mean of the Beta(4m, 4(1-m)) online affinity", "オンライン親和性の平均",
+                                    plausible=(0.3, 0.7, "symmetric about an even split"))
     life_stage_shares: list[float] = P([0.18, 0.33, 0.24, 0.25], "shares (young, family, midlife, senior)", 0, 1,
                                        "assumption (approximate adult age structure of the metro areas)",
                                        "life-stage mix of urban residents; drives the life-event hazard",
@@ -156,7 +164,8 @@ class PolicyParams:
     guides: int = P(4, "guides (FTE) per region", 0, 100_000,
                     f"assumption (no seed gives a number per region; model projects cost 2.5億円 for 30 bodies, "
                     f"about ¥8M a body a year, {S000}:333); 関係案内人 on both sides {S000}:946-954",
-                    "guides (関係案内人, full-time equivalents) working for each region", "関係案内人数（地域あたり）")
+                    "guides (関係案内人, full-time equivalents) working for each region", "関係案内人数（地域あたり）",
+                    plausible=(0, 8, "a lever: from none to twice the default"))
     guide_urban_share: float = P(0.5, "share", 0, 1, f"{S000}:947-953 (urban PR/matching vs local host-finding)",
                                  "share of guides working on the urban side", "都市側案内人の割合")
     guide_capacity_urban: float = P(5.0, "contacts/guide/week", 0, 10_000, "assumption",
@@ -178,22 +187,27 @@ class PolicyParams:
                              "lasts only as long as the model project's funding",
                              "years the intermediary is funded; afterwards only self-running guides and events "
                              "stay, paid by themselves",
-                             "委託・補助の年数")
+                             "委託・補助の年数", plausible=(1, 10, f"from a one-year model project ({S000}:333, "
+                                                            f"{S000}:791) to the whole 10-year run"))
     self_running_share: float = P(0.3, "share", 0, 1, f"assumption; 自走化 {S000}:848, {S001}:88",
                                   "share of guides, programs and events that continue after funding ends",
                                   "補助終了後も自走する案内人・事業の割合")
     offline_programs_per_year: float = P(12.0, "programs/region/year", 0, 5200, f"assumption; ヒダスケ 236/yr "
                                          f"{S002}:168", "offline programs held in each region",
-                                         "現地プログラム数（年）")
+                                         "現地プログラム数（年）", plausible=(0, 24, "a lever: from none to twice the "
+                                                                           "default"))
     offline_capacity: int = P(15, "participants/program", 0, 1_000_000, f"{S004}:1174 (定員15名)",
-                              "seats per offline program", "現地プログラム定員")
+                              "seats per offline program", "現地プログラム定員",
+                              plausible=(8, 23, f"about half of 定員15名 to the 23 who applied, {S004}:1174"))
     urban_events_per_year: float = P(4.0, "events/region/year", 0, 5200, f"608 bodies hold urban events {S002}:116",
-                                     "events in the city (fairs, 相談会) per region", "都市部イベント数（年）")
+                                     "events in the city (fairs, 相談会) per region", "都市部イベント数（年）",
+                                     plausible=(0, 8, "a lever: from none to twice the default"))
     urban_event_capacity: int = P(40, "participants/event", 0, 1_000_000, "assumption", "seats per urban event",
                                   "都市部イベント定員")
     online_events_per_year: float = P(6.0, "events/region/year", 0, 5200,
                                       f"assumption; online relations {S003}:12, {S003}:28, {S001}:81",
-                                      "online events per region", "オンラインイベント数（年）")
+                                      "online events per region", "オンラインイベント数（年）",
+                                      plausible=(0, 12, "a lever: from none to twice the default"))
     online_capacity: int = P(50, "participants/event", 0, 1_000_000, "assumption", "seats per online event",
                              "オンラインイベント定員")
     online_effect: float = P(0.4, "relative to offline", 0, 1, f"assumption; online as complement {S001}:81",
@@ -201,7 +215,8 @@ class PolicyParams:
                              "オンラインの相対効果")
     targeting: float = P(0.3, "0-1", 0, 1, f"{S000}:804-811 (untargeted PR reached few of the intended people)",
                          "share of outreach aimed at people with roots or a matching theme (0 = broadcast)",
-                         "ターゲティング度")
+                         "ターゲティング度", plausible=(0, 0.6, f"a lever: from broadcast (as in {S000}:804) to "
+                                                          "twice the default"))
     target_roots: bool = P(True, "on/off", None, None, f"{S000}:321 (ゆかり型), {S004}:28 (度會県)",
                            "targeted outreach reaches people with roots in the region", "ゆかり層をターゲットに含む")
     target_theme: bool = P(True, "on/off", None, None, f"{S000}:811, {S004}:502 (肝付町 rocket fans)",
@@ -210,16 +225,21 @@ class PolicyParams:
     entry_bar: float = P(0.3, "0-1", 0, 1, f"assumption for the default (a registration form asking a few "
                          f"questions); the range: {S004}:406-408 (度會県: a high bar raises attachment), {S004}:688 "
                          f"(夕張Likers!: a like)",
-                         "entry bar of the registration platform (0 = a like, 1 = demanding)", "登録のハードル")
+                         "entry bar of the registration platform (0 = a like, 1 = demanding)", "登録のハードル",
+                         plausible=(0, 1, f"both ends exist: no requirement (夕張Likers!, {S004}:696-699) to a "
+                                          f"high bar (度會県, {S004}:406-408)"))
     donor_path: bool = P(False, "on/off", None, None, f"{S000}:323 (ふるさと納税型)",
                          "donors (ふるさと納税-like) can become fans without visiting", "寄附による関係（非訪問）")
     skill_matching: bool = P(False, "on/off", None, None, f"{S004}:101 (南小国町), {S002}:43",
                              "local guides prefer fans whose skills a region lacks", "スキルマッチング")
     offline_suspended_from_week: int = P(-1, "week", -1, 100_000, f"COVID {S000}:842",
                                          "first week offline programs are suspended (-1 = never)",
-                                         "現地プログラム休止開始週")
+                                         "現地プログラム休止開始週",
+                                         plausible=(-1, 260, "never, or from a week of the first five years"))
     offline_suspended_weeks: int = P(0, "weeks", 0, 100_000, f"COVID {S000}:842",
-                                     "length of the suspension of offline programs", "現地プログラム休止期間")
+                                     "length of the suspension of offline programs", "現地プログラム休止期間",
+                                     plausible=(0, 104, f"none to two years (COVID, {S000}:842; the length is an "
+                                                        "assumption)"))
 
 
 @dataclass
@@ -244,9 +264,12 @@ class BehaviourParams:
     entry_bar_cut: float = P(0.7, "share", 0, 1, f"assumption; {S004}:406-408 (度會県)",
                              "reduction of conversion at entry_bar = 1", "ハードルによる登録減")
     entry_engagement_low: float = P(0.3, "0-1", 0, 1, "assumption", "engagement of a new fan at entry_bar = 0",
-                                    "登録時エンゲージメント（低ハードル）")
+                                    "登録時エンゲージメント（低ハードル）",
+                                    plausible=(0.15, 0.45, "kept below entry_engagement_high's range"))
     entry_engagement_high: float = P(0.6, "0-1", 0, 1, f"assumption; {S004}:406-408 (度會県: attachment)",
-                                     "engagement of a new fan at entry_bar = 1", "登録時エンゲージメント（高ハードル）")
+                                     "engagement of a new fan at entry_bar = 1", "登録時エンゲージメント（高ハードル）",
+                                     plausible=(0.45, 0.8, f"kept above entry_engagement_low's range (a high bar "
+                                                           f"raises attachment, {S004}:406-408)"))
     tie_attachment: float = P(0.15, "0-1", 0, 1, f"assumption; {S000}:811 (approaching people with a "
                               f"matching theme or an existing relation works)",
                               "extra engagement of a new fan with roots in the region or its theme",
@@ -285,11 +308,14 @@ class BehaviourParams:
                                 f"at all: {S000}:827 (継続的に関わってくれることが約束されたものではありません)",
                                 "weekly relative loss of engagement", "エンゲージメントの減衰")
     partner_threshold: float = P(0.5, "0-1", 0, 1, "assumption", "engagement a fan needs to be matched as a partner",
-                                 "パートナー化に必要なエンゲージメント")
+                                 "パートナー化に必要なエンゲージメント",
+                                 plausible=(0.35, 0.7, "above partner_floor's range, so any draw stays ordered"))
     fan_floor: float = P(0.1, "0-1", 0, 1, "assumption", "below this a fan drifts back to indifferent",
-                         "ファンの下限")
+                         "ファンの下限", plausible=(0.05, 0.15, "below partner_floor's range, so any draw stays "
+                                                            "ordered"))
     partner_floor: float = P(0.25, "0-1", 0, 1, "assumption", "below this a partner drifts back to fan",
-                             "パートナーの下限")
+                             "パートナーの下限", plausible=(0.15, 0.35, "between fan_floor's and partner_threshold's "
+                                                                 "ranges, so any draw stays ordered"))
     role_end_rate: float = P(0.5, "1/year", 0, 100, "assumption (a role is a project or a task that ends: two "
                              "years on average); calibration candidate",
                              "rate at which a partner's role ends; the partner is a fan again, with its engagement, "
@@ -301,12 +327,14 @@ class BehaviourParams:
     roles_per_partner: float = P(0.5, "roles/partner", 0, 0.99, f"assumption; partners draw in locals and other "
                                  f"relationship people ({S001}:64 地域住民及び他の関係人口を触発)",
                                  "partner roles each partner opens beyond its own (below 1, so roles stay finite)",
-                                 "パートナーが生む関わりしろ")
+                                 "パートナーが生む関わりしろ",
+                                 plausible=(0.25, 0.6, "with skill_roles_per_partner's range, below 1 in total"))
     skill_roles_per_partner: float = P(0.3, "roles/partner", 0, 0.99, f"assumption; skills the region lacks "
                                        f"({S002}:43); creators working with locals gave birth to several businesses "
                                        f"({S002}:45)", "extra partner roles each skilled partner opens when local "
                                        "guides match by skill (with roles_per_partner below 1)",
-                                       "スキル人材が生む関わりしろ")
+                                       "スキル人材が生む関わりしろ",
+                                       plausible=(0.15, 0.35, "with roles_per_partner's range, below 1 in total"))
     program_role_rate: float = P(0.2, "roles/participant", 0, 1, f"assumption; 関わりしろ found at programs "
                                  f"{S001}:75", "partner roles an offline program surfaces per participant",
                                  "プログラムで見つかる関わりしろ")
@@ -380,7 +408,8 @@ class Config:
     scenario: str = P("baseline", "name", None, None, "", "named scenario (file under conf/scenario)", "シナリオ")
     engine: str = P("mesa", "mesa/vectorized", None, None, "", "mesa = agent objects (the readable reference); "
                     "vectorized = arrays (large populations)", "計算エンジン")
-    seed: int = P(42, "integer", 0, 2**63 - 1, "", "root of every random stream (numpy SeedSequence)", "乱数シード")
+    seed: int = P(42, "integer", 0, 2**63 - 1, "", "root of every random stream (numpy SeedSequence)", "乱数シード",
+                   plausible="none: not a model parameter; an experiment sets it from its replicates")
     population: PopulationParams = field(default_factory=PopulationParams)
     regions: RegionParams = field(default_factory=RegionParams)
     network: NetworkParams = field(default_factory=NetworkParams)
@@ -474,17 +503,196 @@ def default_of(f) -> Any:
     return f.default_factory()
 
 
+# ------------------------------------------------------------------------------------------ analysis ranges
+
+GENERIC_RULE = ("default ×½ to ×2, clipped to the validation limits and never more than halfway from the default "
+                "to the upper limit (a share of 0.5 gets [0.25, 0.75]); integers widened to whole numbers")
+
+
+class RangeError(ValueError):
+    """A key without a plausible range (unknown, or not a numeric scalar): one line naming it and what is allowed."""
+
+
+def is_integer(f: Any) -> bool:
+    """Whether a leaf field is declared ``int`` (its sampled values must be whole numbers)."""
+    return f.type in (int, "int")
+
+
+def is_numeric_scalar(f: Any) -> bool:
+    """Whether a leaf field is declared ``int`` or ``float``: the parameters a plausible range exists for
+    (lists, flags and names have none)."""
+    return f.type in (int, float, "int", "float")
+
+
+def generic_range(default: float, lo: float | None, hi: float | None, integer: bool = False
+                  ) -> tuple[float, float] | None:
+    """The generic plausible range of a parameter (``GENERIC_RULE``), or None where the rule gives none.
+
+    Most defaults are assumptions without a figure behind them: varying each by a factor of two either way
+    is the usual screening range. The cap at halfway to the upper limit keeps shares and probabilities off
+    their extremes (a share of 1 would mean everyone); integers take the whole numbers around the range
+    (floor of the low end, ceiling of the high end), so the range still brackets the default. A default of
+    zero or below has nothing to scale: such a parameter needs an explicit range.
+    """
+    if isinstance(default, bool) or not isinstance(default, int | float) or default <= 0:
+        return None
+    low, high = default / 2, default * 2
+    if lo is not None:
+        low = max(low, lo)
+    if hi is not None:
+        high = min(high, (default + hi) / 2)
+    if integer:
+        low, high = math.floor(low), math.ceil(high)
+    else:
+        low, high = float(f"{low:.12g}"), float(f"{high:.12g}")
+    return (low, high) if low < high else None
+
+
+def _declared(key: str) -> tuple[str, Any]:
+    """The dotted key and field of ``key`` (a dotted key or a short name of ``REGION_KEYS``)."""
+    leaves = dict(iter_params())
+    dotted = REGION_KEYS.get(key, key)
+    if dotted not in leaves:
+        raise RangeError(f"{key}: unknown key; allowed: a numeric parameter such as policy.guides (or a regional "
+                         f"key: {', '.join(REGION_KEYS)})")
+    return dotted, leaves[dotted]
+
+
+def _declared_range(f: Any) -> tuple[float, float] | None:
+    """A field's range as declared (or by the generic rule), before conversion to its type; None if none."""
+    m = f.metadata
+    declared = m.get("plausible")
+    if not is_numeric_scalar(f) or isinstance(declared, str):
+        return None
+    if declared is not None:
+        return declared[0], declared[1]
+    return generic_range(default_of(f), m.get("lo"), m.get("hi"), is_integer(f))
+
+
+def _range_of(f: Any) -> tuple[float, float] | None:
+    """A field's plausible range in its declared type (ints for int parameters), or None."""
+    rng = _declared_range(f)
+    if rng is None:
+        return None
+    kind = int if is_integer(f) else float
+    return kind(rng[0]), kind(rng[1])
+
+
+def plausible_range(key: str) -> tuple[float, float]:
+    """The range a sensitivity analysis varies ``key`` over: ``(low, high)`` in the parameter's unit.
+
+    ``key`` is dotted (``policy.guides``) or a short regional key (``guides``: the declared parameter it
+    overrides). Unlike the validation limits (what the model accepts at all: guides 0 to 100,000) the range
+    is what is plausible for a region: the declared ``plausible`` range where the generic rule is wrong, else
+    ``generic_range``. Integer parameters have whole-number ends. ``RangeError`` (one line) for an unknown key
+    or one without a range (lists, flags, names, the seed).
+    """
+    _, f = _declared(key)
+    rng = _range_of(f)
+    if rng is None:
+        raise RangeError(f"{key}: no plausible range ({_no_range(f)}); allowed: an int or float parameter such as "
+                         "policy.guides (lists, flags, names and the seed have none), or explicit bounds [low, high]")
+    return rng
+
+
+def _no_range(f: Any) -> str:
+    """Why a parameter has no plausible range, in a few words."""
+    declared = f.metadata.get("plausible")
+    if isinstance(declared, str):
+        return declared.removeprefix("none").lstrip(":; ")
+    default = default_of(f)
+    if not is_numeric_scalar(f):
+        return "a list" if isinstance(default, list) else "on/off" if isinstance(default, bool) else "a name"
+    return "the generic rule gives none for a default of zero or below"
+
+
+def plausible_ranges() -> dict[str, tuple[float, float]]:
+    """Dotted key -> plausible range of every parameter that has one, in declaration order."""
+    return {key: rng for key, f in iter_params() if (rng := _range_of(f)) is not None}
+
+
+def plausible_note(key: str) -> str:
+    """Why ``key`` has its range: the declared phrase, ``generic`` for the generic rule, or why it has none."""
+    _, f = _declared(key)
+    declared = f.metadata.get("plausible")
+    if _range_of(f) is None:
+        return f"none: {_no_range(f)}"
+    if declared is not None:
+        return str(declared[2]) if len(declared) > 2 else ""
+    return "generic"
+
+
+def range_problem(low: float, high: float, default: float, lo: float | None, hi: float | None,
+                  integer: bool) -> str | None:
+    """What is wrong with a plausible range (``None`` if nothing): it must have ``low < high``, bracket the
+    default, lie within the validation limits ``[lo, hi]`` and, for integer parameters, have whole ends."""
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in (low, high)):
+        return f"[{low!r}, {high!r}] is not a pair of finite numbers"
+    if not low < high:
+        return f"[{_fmt(low)}, {_fmt(high)}] has low >= high"
+    if not low <= default <= high:
+        return f"[{_fmt(low)}, {_fmt(high)}] does not bracket the default {_fmt(default)}"
+    if (lo is not None and low < lo) or (hi is not None and high > hi):
+        return f"[{_fmt(low)}, {_fmt(high)}] leaves the validation limits [{_fmt(lo)}, {_fmt(hi)}]"
+    if integer and not (float(low).is_integer() and float(high).is_integer()):
+        return f"[{_fmt(low)}, {_fmt(high)}] has ends that are not whole numbers (an integer parameter)"
+    return None
+
+
+def range_problems(cls: type = Config) -> dict[str, str]:
+    """Every declaration of ``cls`` whose plausible range is missing or wrong (``range_problem``): key -> what
+    is wrong. Empty when every numeric scalar parameter has a good range; a test keeps it empty."""
+    problems = {}
+    for key, f in iter_params(cls):
+        m = f.metadata
+        declared = m.get("plausible")
+        if not is_numeric_scalar(f):
+            if declared is not None and not isinstance(declared, str):
+                problems[key] = "a range on a parameter that is not a numeric scalar"
+            continue
+        if isinstance(declared, str):
+            if not declared.startswith("none"):
+                problems[key] = f"{declared!r}: a reason for no range must start with 'none'"
+            continue
+        if declared is not None and (not isinstance(declared, tuple) or len(declared) != 3 or not declared[2]):
+            problems[key] = f"{declared!r}: allowed: (low, high, why) with a reason"
+            continue
+        rng = _declared_range(f)
+        if rng is None:
+            problems[key] = "no range: the generic rule gives none (default <= 0); declare plausible=(low, high, why)"
+            continue
+        problem = range_problem(rng[0], rng[1], default_of(f), m.get("lo"), m.get("hi"), is_integer(f))
+        if problem:
+            problems[key] = problem
+    return problems
+
+
+# ------------------------------------------------------------------------------------------ docs
+
+
+def _analysis_cell(f: Any) -> str:
+    """The analysis-range cell of the docs table: the range, with the reason where it is not the generic rule."""
+    declared = f.metadata.get("plausible")
+    rng = _range_of(f)
+    if rng is None:
+        return f"none ({_no_range(f)})"
+    text = f"[{_fmt(rng[0])}, {_fmt(rng[1])}]"
+    return f"{text}: {declared[2]}" if declared is not None else text
+
+
 def markdown_table(group: str | None = None) -> str:
-    """The parameter table for docs/ODD.md, generated from the declarations."""
-    rows = ["| key | default | unit | range | meaning | 日本語 | source |", "|---|---|---|---|---|---|---|"]
+    """The parameter table for docs/ODD.md, generated from the declarations: validation limits and the
+    plausible range of a sensitivity analysis side by side."""
+    rows = ["| key | default | unit | limits | analysis range | meaning | 日本語 | source |",
+            "|---|---|---|---|---|---|---|---|"]
     for key, f in iter_params():
         if group and not key.startswith(group + "."):
             continue
         m = f.metadata
         lo, hi = m.get("lo"), m.get("hi")
         rng = "" if lo is None and hi is None else f"[{_fmt(lo)}, {_fmt(hi)}]"
-        rows.append(f"| `{key}` | {_fmt(default_of(f))} | {m.get('unit', '')} | {rng} | {m.get('doc', '')} | "
-                    f"{m.get('ja', '')} | {m.get('source', '')} |")
+        rows.append(f"| `{key}` | {_fmt(default_of(f))} | {m.get('unit', '')} | {rng} | {_analysis_cell(f)} | "
+                    f"{m.get('doc', '')} | {m.get('ja', '')} | {m.get('source', '')} |")
     return "\n".join(rows)
 
 
