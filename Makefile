@@ -23,6 +23,7 @@ test: lint
 
 ## the slow statistical and large-population checks
 test-slow: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,ray,slurm]'
 	$(BIN)/python -m pytest -q -m slow -n auto --dist loadgroup
 
 ## ruff and mypy (configured in pyproject.toml)
