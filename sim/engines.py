@@ -54,6 +54,7 @@ class Week:
     skilled_partners_start: np.ndarray  # of them, those with a skill the region lacks (0 without skill matching,
     # where they open no roles: rules.skill_roles)
     openings: np.ndarray  # openings stock per region at the start of the week
+    houses: np.ndarray  # openings the vacant-house programme adds this week, per region (rules.vacant_houses)
     scale: int = 1  # real urban residents per simulated one (population.scale)
     rc: list[Config] = field(default_factory=list)  # each region's configuration (params.region_config)
     willing: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # willing hosts per region
@@ -71,10 +72,12 @@ class Week:
         for ``scale`` people) and openings."""
         n_regions = len(rc)
         events = np.array([rules.events_held(t, c.policy) for c in rc], dtype=np.int64).reshape(n_regions, 3)
+        houses = np.array([rules.vacant_houses(t, c.policy.vacant_houses_per_year, c.policy.funding_years)
+                           for c in rc], dtype=float)
         wk = cls(t, events, np.asarray(active_urban, np.int64), np.asarray(active_local, np.int64),
                  np.asarray(locals_start, np.int64), np.asarray(partners_start, np.int64) * scale,
-                 np.asarray(skilled_partners_start, np.int64) * scale, np.array(openings, dtype=float), scale,
-                 list(rc))
+                 np.asarray(skilled_partners_start, np.int64) * scale, np.array(openings, dtype=float), houses,
+                 scale, list(rc))
         wk.willing = np.zeros(n_regions, np.int64)
         wk.flows = np.zeros((n_regions, len(FLOWS)), np.int64)
         for kind in SEAT_KINDS:
@@ -152,7 +155,7 @@ class Week:
                     **{f"seats_{k}": int(self.seats[k][region]) for k in SEAT_KINDS},
                     **{f"applicants_{k}": int(self.applicants[k][region]) for k in SEAT_KINDS},
                     **{f"bound_{k}": v for k, v in self.limits(region).items()},
-                    active_guides=active,
+                    active_guides=active, vacant_houses=float(self.houses[region]),
                     willing_hosts=int(self.willing[region]),
                     participants=won["offline"] + won["urban"] + won["online"],
                     offline_participants=won["offline"], online_participants=won["online"],
@@ -236,7 +239,8 @@ class WeeklyRun:
         return self.table()
 
     def region_state(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Per region at this moment: stage counts (R, 4), living locals (R,), burden sums (R, 3: summed burden
+        """Per region at this moment: stage counts (R, 4), living locals and, of them, those who moved in as
+        migrants (R, 2), burden sums (R, 3: summed burden
         of the living locals, number of living key persons, their summed burden) and registry members (R,)."""
         raise NotImplementedError
 
@@ -275,10 +279,10 @@ class WeeklyRun:
         for r in range(self.cfg.regions.count):
             activity = wk.activity(r) if wk is not None else {}
             flows = wk.flows[r] if wk is not None else (0,) * len(FLOWS)
-            n, (total, n_key, key) = int(locals_[r]), burden[r]
-            self.recorder.add(self.week, r, np.asarray(stages[r]) * s, np.asarray(flows) * s, n,
+            (n, stayed), (total, n_key, key) = locals_[r], burden[r]
+            self.recorder.add(self.week, r, np.asarray(stages[r]) * s, np.asarray(flows) * s, int(n),
                               float(total / n) if n else 0.0, members=int(members[r]) * s,
-                              key_host_burden=float(key / n_key) if n_key else 0.0,
+                              key_host_burden=float(key / n_key) if n_key else 0.0, migrants_staying=int(stayed),
                               donors=int(rules.donors_active(self._donor_weeks[r], self.week)) * s,
                               survey=self._surveyed[r] * s, **activity)
 

@@ -79,7 +79,9 @@ class RelationshipModel(WeeklyRun, mesa.Model):
                             for s in (False, True)}
         g = cfg.regions
         ages = np.arange(3)
-        self.exit_probability = rules.local_exit_probability(ages, g.youth_leave_rate, g.elder_death_rate).tolist()
+        self.exit_probability = [  # [moved in as a migrant][age group]
+            rules.local_exit_probability(ages, g.youth_leave_rate, g.elder_death_rate, migrant,
+                                         g.migrant_leave_rate).tolist() for migrant in (False, True)]
         self.ageing_probability = rules.ageing_probability(ages, g.ageing_rate).tolist()
         self.openings = [float(rules.initial_openings(rc.regions.openings_per_1000_locals, self._n_locals(r),
                                                       rc.regions.max_openings_stock)) for r, rc in enumerate(self.rc)]
@@ -143,7 +145,7 @@ class RelationshipModel(WeeklyRun, mesa.Model):
             g = rc.regions
             self.openings[r] = float(rules.openings_next(self.openings[r], wk.flows[r, NEW_MIGRANTS] * wk.scale,
                                                          g.openings_per_1000_locals, wk.locals_start[r],
-                                                         g.max_openings_stock))
+                                                         g.max_openings_stock, wk.houses[r]))
 
     def region_state(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Stage counts, living locals, burden sums and registry members, per region (``WeeklyRun.region_state``)."""
@@ -153,10 +155,10 @@ class RelationshipModel(WeeklyRun, mesa.Model):
         for a in self.urban:
             counts[a.region, a.stage] += 1
             members[a.region] += a.member
-        pop = np.zeros(R, dtype=np.int64)
+        pop = np.zeros((R, 2), dtype=np.int64)
         burden = np.zeros((R, 3))
         for a in self.living_locals:
-            pop[a.region] += 1
+            pop[a.region] += (1, a.origin >= 0)
             burden[a.region] += (a.burden, a.key, a.burden * a.key)
         return counts, pop, burden, members
 

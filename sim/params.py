@@ -128,6 +128,10 @@ class RegionParams:
                                   "openings that can accumulate unused (vacant houses, jobs)", "受け皿の上限")
     youth_leave_rate: float = P(0.02, "1/year", 0, 10, f"assumption; decline {S000}:56", "out-migration of local "
                                 "youth", "若年層の転出率")
+    migrant_leave_rate: float = P(0.05, "1/year", 0, 10, f"assumption (calibration candidate); moving without "
+                                  f"a mismatch is what makes newcomers stay (定着, {S002}:280)",
+                                  "yearly chance that a local who moved in as a migrant leaves again, on top of "
+                                  "the exits of their age group", "移住者の再転出率")
     elder_death_rate: float = P(0.045, "1/year", 0, 10, "assumption", "mortality of local elders", "高齢者の死亡率")
     birth_rate: float = P(0.007, "1/year per local", 0, 10, f"assumption; birth decline {S000}:19",
                           "births per local resident per year (new youth)", "出生率（住民一人当たり）")
@@ -240,6 +244,14 @@ class PolicyParams:
                                      "length of the suspension of offline programs", "現地プログラム休止期間",
                                      plausible=(0, 104, f"none to two years (COVID, {S000}:842; the length is an "
                                                         "assumption)"))
+    vacant_houses_per_year: float = P(0.0, "openings/region/year", 0, 1_000_000,
+                                      f"assumption (no seed gives a number); welcoming newcomers into unused "
+                                      f"resources such as vacant houses (空き家等) {S000}:1226",
+                                      "housing openings a region's vacant-house programme (空き家バンク, renovation) "
+                                      "adds each year while funded, on top of the region's own openings",
+                                      "空き家による受け皿づくり（年）",
+                                      plausible=(0, 10, "none to ten houses a year, about twice the default region's "
+                                                        "own openings"))
 
 
 @dataclass
@@ -376,6 +388,10 @@ class CostParams:
                                "都市部イベント一回の費用")
     online_event_yen: float = P(50_000, "yen/event", 0, 1e12, "assumption", "cost of one online event",
                                 "オンラインイベント一回の費用")
+    vacant_house_yen: float = P(1_000_000, "yen/opening", 0, 1e12, "assumption (calibration candidate: a renovation "
+                                "and matching subsidy per vacant house made ready)",
+                                "public cost of one opening added by the vacant-house programme",
+                                "空き家一戸の受け皿化費用")
     donation_yen_per_year: float = P(30_000, "yen/donor/year", 0, 1e12, f"assumption (ふるさと納税 donors {S000}:323 "
                                      "are named, no amount is given)", "what an active donor gives the region a year",
                                      "寄附者一人の年間寄附額")
@@ -441,6 +457,7 @@ REGION_KEYS = {
     "offline_programs_per_year": "policy.offline_programs_per_year",
     "urban_events_per_year": "policy.urban_events_per_year",
     "online_events_per_year": "policy.online_events_per_year",
+    "vacant_houses_per_year": "policy.vacant_houses_per_year",
 }
 REGION_NAMES = ("name", "name_ja")  # the text keys of a row
 

@@ -250,9 +250,17 @@ def move_seats(openings):
     return np.floor(np.asarray(openings) + 1e-9).astype(np.int64)
 
 
-def openings_next(stock, migrants, per_1000, n_locals, max_stock):
-    """Housing/job openings for newcomers: used by migrants, refilled continuously, capped."""
-    return np.minimum(max_stock, np.maximum(0.0, stock - migrants) + per_1000 * n_locals / 1000.0 / WEEKS_PER_YEAR)
+def openings_next(stock, migrants, per_1000, n_locals, max_stock, added=0.0):
+    """Housing/job openings for newcomers: used by migrants, refilled continuously (and by ``added``, this
+    week's vacant houses made ready: ``vacant_houses``), capped."""
+    return np.minimum(max_stock, np.maximum(0.0, stock - migrants) + per_1000 * n_locals / 1000.0 / WEEKS_PER_YEAR
+                      + added)
+
+
+def vacant_houses(week, per_year, funding_years):
+    """Openings a region's vacant-house programme (空き家, 000:1226) adds in ``week``: ``per_year`` spread over
+    the year while the programme is funded, none afterwards (the lever is public money, ``weekly_cost``)."""
+    return per_year / WEEKS_PER_YEAR * float(funded(week, funding_years))
 
 
 def initial_openings(per_1000, n_locals, max_stock):
@@ -443,10 +451,13 @@ def migration_probability(life_event_rate, e, power):
 
 # --- 7.7 local demography --------------------------------------------------------------------
 
-def local_exit_probability(age_group, youth_leave_rate, elder_death_rate):
-    """Weekly chance a local leaves (youth move away) or dies (elders)."""
-    return (weekly_probability(youth_leave_rate) * (age_group == YOUTH)
-            + weekly_probability(elder_death_rate) * (age_group == ELDER))
+def local_exit_probability(age_group, youth_leave_rate, elder_death_rate, migrant=False, migrant_leave_rate=0.0):
+    """Weekly chance a local leaves (youth move away) or dies (elders); a local who moved in as a migrant may
+    also leave again (``migrant_leave_rate``), independently of age."""
+    by_age = (weekly_probability(youth_leave_rate) * (age_group == YOUTH)
+              + weekly_probability(elder_death_rate) * (age_group == ELDER))
+    again = weekly_probability(migrant_leave_rate) * np.asarray(migrant, dtype=float)
+    return 1.0 - (1.0 - by_age) * (1.0 - again)
 
 
 def ageing_probability(age_group, ageing_rate):
@@ -496,8 +507,9 @@ def donors_active(donor_weeks, week):
     return len(donor_weeks) - np.searchsorted(donor_weeks, week, side="right")
 
 
-def weekly_cost(paid_guides, offline_paid, urban_paid, online_paid, c: CostParams):
+def weekly_cost(paid_guides, offline_paid, urban_paid, online_paid, c: CostParams, houses=0.0):
     """Public yen spent this week: guides and events paid from public funds (``paid_guides``,
-    ``paid_events``); what runs itself after funding ends costs the public nothing."""
+    ``paid_events``) and the openings the vacant-house programme adds (``houses``, ``vacant_houses``);
+    what runs itself after funding ends costs the public nothing."""
     return (paid_guides * c.guide_year_yen / WEEKS_PER_YEAR + offline_paid * c.offline_program_yen
-            + urban_paid * c.urban_event_yen + online_paid * c.online_event_yen)
+            + urban_paid * c.urban_event_yen + online_paid * c.online_event_yen + houses * c.vacant_house_yen)

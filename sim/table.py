@@ -20,6 +20,8 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "dropouts": ("int64", "steps down this week as engagement fades (fan -> indifferent, partner -> fan)"),
     "roles_ended": ("int64", "partners whose role ended this week (partner -> fan, still engaged)"),
     "local_population": ("int64", "local residents living in the region at the end of the week"),
+    "migrants_staying": ("int64", "of them, those who moved in as migrants during the run (retention: "
+                                  "migrants_staying / migrant)"),
     "mean_host_burden": ("float64", "mean hosting burden (受け入れ疲れ) of local residents, 0-1"),
     "key_host_burden": ("float64", "mean hosting burden of the key persons (キーパーソン), on whom hosting falls "
                                    "unless local guides bring in other hosts, 0-1"),
@@ -36,7 +38,9 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "online_participants": ("int64", "seats filled in online events"),
     "guide_contacts": ("int64", "indifferent people contacted by urban guides"),
     "matches": ("int64", "fans matched to a local need (become partners)"),
-    "cost_yen": ("float64", "public yen spent this week on paid guides and the events held"),
+    "vacant_houses": ("float64", "openings the vacant-house programme added this week (空き家, paid while funded)"),
+    "cost_yen": ("float64", "public yen spent this week on paid guides, the events held and the vacant houses "
+                            "made ready"),
 }
 FLOWS = ("new_fans", "new_partners", "new_migrants", "dropouts", "roles_ended")  # the week's flow columns
 SEAT_KINDS = ("offline", "urban", "online", "contact", "followup", "match", "move")  # in the order they are allocated
@@ -96,7 +100,7 @@ def totals(df: pd.DataFrame) -> pd.DataFrame:
     return df.groupby("step", as_index=False).agg(agg)
 
 
-ACTIVITY = ("guide_utilisation", "active_guides", "paid_guides", "willing_hosts", "participants",
+ACTIVITY = ("guide_utilisation", "active_guides", "paid_guides", "vacant_houses", "willing_hosts", "participants",
             "offline_participants", "online_participants", "guide_contacts", "matches",
             *(f"{what}_{k}" for what in ("seats", "applicants") for k in SEAT_KINDS), *LIMIT_COLUMNS)
 
@@ -111,18 +115,20 @@ class Recorder:
     def add(self, step: int, region: int, stages, flows, local_population: int, mean_host_burden: float,
             events: tuple[int, int, int] = (0, 0, 0), members: int = 0,
             paid_events: tuple[int, int, int] = (0, 0, 0), key_host_burden: float = 0.0, donors: int = 0,
-            survey: tuple[int, ...] | np.ndarray = (), **activity) -> None:
+            survey: tuple[int, ...] | np.ndarray = (), migrants_staying: int = 0, **activity) -> None:
         """One row: stage counts (4), flows (``sim.engines.FLOWS``), locals, and this
         week's events held (offline, urban, online) and activity (``ACTIVITY`` keys; zero at step 0)."""
         from sim import rules
 
         row = {"step": step, "region": region, **dict(zip(STAGE_COLUMNS, stages)),
                **dict(zip(FLOWS, flows)),
-               "members": members, "local_population": local_population, "mean_host_burden": mean_host_burden,
+               "members": members, "local_population": local_population, "migrants_staying": migrants_staying,
+               "mean_host_burden": mean_host_burden,
                "key_host_burden": key_host_burden,
                **{k: activity.get(k, 0) for k in ACTIVITY},
                "events_held": sum(events), "events_paid": sum(paid_events),
-               "cost_yen": float(rules.weekly_cost(activity.get("paid_guides", 0), *paid_events, self.costs)),
+               "cost_yen": float(rules.weekly_cost(activity.get("paid_guides", 0), *paid_events, self.costs,
+                                                   activity.get("vacant_houses", 0.0))),
                "donors": donors, **dict(zip(SURVEY_COLUMNS, survey if len(survey) else (0,) * len(SURVEY_COLUMNS))),
                **dict(zip(BENEFIT_COLUMNS, rules.weekly_benefits(donors, activity.get("offline_participants", 0),
                                                                  stages[2], self.costs) if activity else (0.0,) * 3))}

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 _SCALAR_BEHAVIOUR = [f.name for f in fields(BehaviourParams) if not f.name.endswith("_rates")]
 BehaviourTuple = namedtuple("BehaviourTuple", _SCALAR_BEHAVIOUR)  # type: ignore[misc]
 
-LOCAL_ARRAYS = ("l_region", "l_age", "l_will", "l_key", "l_burden", "l_alive", "l_guide_ties")
+LOCAL_ARRAYS = ("l_region", "l_age", "l_will", "l_key", "l_burden", "l_alive", "l_guide_ties", "l_migrant")
 
 
 def behaviour_tuple(b: BehaviourParams) -> BehaviourTuple:
@@ -144,6 +144,7 @@ class VectorizedEngine(WeeklyRun):
         self.l_burden = _grow(local.burden, cap)
         self.l_alive = _grow(np.ones(self.L0, bool), cap)
         self.l_guide_ties = np.zeros(cap, np.int32)  # active local guides of its region tied to this local
+        self.l_migrant = np.zeros(cap, bool)  # moved in as a migrant during the run
         self.n_l = self.L0
         # guides
         self.g_side, self.g_region, self.g_self = guides.side, guides.region, guides.self_running
@@ -173,7 +174,8 @@ class VectorizedEngine(WeeklyRun):
         self.remoteness = np.asarray(region_values(cfg, "regions.remoteness"), dtype=float)
         self.openings = rules.initial_openings(self.openings_rate, self.loc_count.astype(float), self.openings_max)
         ages = np.arange(3)
-        self.exit_p = rules.local_exit_probability(ages, g.youth_leave_rate, g.elder_death_rate)
+        self.exit_p = rules.local_exit_probability(ages[None, :], g.youth_leave_rate, g.elder_death_rate,
+                                                   np.array([[False], [True]]), g.migrant_leave_rate)  # [migrant, age]
         self.age_p = rules.ageing_probability(ages, g.ageing_rate)
         self.w_class = np.array([rules.outreach_weight(False, p.targeting, b.tie_weight),
                                  rules.outreach_weight(True, p.targeting, b.tie_weight)], dtype=float)
@@ -301,16 +303,18 @@ class VectorizedEngine(WeeklyRun):
         wk = self.this_week
         self.week += 1
         self.openings = rules.openings_next(self.openings, wk.flows[:, 2] * wk.scale, self.openings_rate,
-                                            wk.locals_start.astype(float), self.openings_max)
+                                            wk.locals_start.astype(float), self.openings_max, wk.houses)
 
     def region_state(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Stage counts, living locals, burden sums and registry members, per region (``WeeklyRun.region_state``)."""
+        """Stage counts, living locals (and migrants among them), burden sums and registry members, per region
+        (``WeeklyRun.region_state``)."""
         alive = np.flatnonzero(self.l_alive[:self.n_l])
         region, burden, key = self.l_region[alive], self.l_burden[alive], self.l_key[alive]
+        stayed = np.bincount(region[self.l_migrant[alive]], minlength=self.R)
         sums = np.stack([np.bincount(region, weights=burden, minlength=self.R),
                          np.bincount(region[key], minlength=self.R),
                          np.bincount(region[key], weights=burden[key], minlength=self.R)], axis=1)
-        return self.stage_counts, self.loc_count, sums, self.member_counts
+        return self.stage_counts, np.stack([self.loc_count, stayed], axis=1), sums, self.member_counts
 
     def urban_people(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Region, stage, donor lapse week and roots of every urban resident (``WeeklyRun.urban_people``)."""
@@ -326,7 +330,8 @@ class VectorizedEngine(WeeklyRun):
                                         self.l_key[lid], self.l_guide_ties[lid] > 0)
         u = self.uniforms("decide_locals", lid, 3)
         willing = u[0] < p_host
-        self.lw = LocalWeek(lid, l_reg, willing, u[1] < self.exit_p[l_age], u[2] < self.age_p[l_age])
+        exits = u[1] < self.exit_p[self.l_migrant[lid].view(np.uint8), l_age]
+        self.lw = LocalWeek(lid, l_reg, willing, exits, u[2] < self.age_p[l_age])
         wk.willing[:] = np.bincount(l_reg[willing], minlength=self.R)
 
     def _decide_urban(self) -> None:
@@ -526,6 +531,7 @@ class VectorizedEngine(WeeklyRun):
         sl = slice(self.n_l, self.n_l + n_new)
         self.l_region[sl], self.l_age[sl], self.l_will[sl], self.l_key[sl] = regions, age, will, key
         self.l_burden[sl], self.l_alive[sl], self.l_guide_ties[sl] = 0.0, True, 0
+        self.l_migrant[sl] = np.arange(n_new) >= n_born
         self.n_l += n_new
         self.loc_count += np.bincount(regions, minlength=self.R)
 

@@ -42,7 +42,8 @@ CONFIGS: dict[str, list[str]] = {  # two_towns first: planted bugs in per-region
     "three_regions": ["regions=three", "population.urban=600", "population.locals_per_region=200",
                       "policy.guides=2", "policy.offline_programs_per_year=20", "regions.key_person_share=0.3",
                       "population.initial_partner_share=0.01", "regions.openings_per_1000_locals=30",
-                      "behaviour.life_event_rates=[0.4,0.4,0.4,0.4]"],
+                      "behaviour.life_event_rates=[0.4,0.4,0.4,0.4]", "regions.migrant_leave_rate=1.0",
+                      "policy.vacant_houses_per_year=10"],
     "cliff_online": ["population.urban=400", "population.locals_per_region=300", "policy.guides=3",
                      "policy.funding_years=1", "policy.offline_programs_per_year=4",
                      "policy.online_events_per_year=26", "population.initial_partner_share=0.02",
@@ -388,6 +389,7 @@ def metrics(df: pd.DataFrame, per_region: bool) -> dict[str, float]:
         "dropouts": t["dropouts"].sum(), "roles_ended": t["roles_ended"].sum(), "migrants": t.loc[104, "migrant"],
         "participants": t["participants"].sum(), "willing_hosts": t["willing_hosts"].sum(),
         "mean_host_burden": df["mean_host_burden"].mean(), "locals_w104": t.loc[104, "local_population"],
+        "migrants_staying_w104": t.loc[104, "migrants_staying"], "cost": t["cost_yen"].sum(),
     }
     if per_region:
         last = df[df.step == 104].set_index("region")

@@ -63,7 +63,7 @@ def test_both_engines_report_real_people_and_a_migrant_brings_scale_locals(engin
     cfg = compose([f"engine={engine}", "population=tiny", "population.urban=2000", "population.scale=5",
                    "run.steps=60", "population.initial_partner_share=0.1", "regions.openings_per_1000_locals=40",
                    "behaviour.life_event_rates=[1,1,1,1]", "regions.birth_rate=0", "regions.youth_leave_rate=0",
-                   "regions.elder_death_rate=0"])
+                   "regions.elder_death_rate=0", "regions.migrant_leave_rate=0"])
     df = run_engine(cfg)
     stages = df[["indifferent", "fan", "partner", "migrant"]]
     assert (stages.sum(axis=1) == 2000).all()  # 400 agents standing for 5 people each

@@ -58,7 +58,7 @@ class LocalResident(mesa.Agent):
         p_host = rules.host_probability(self.willingness, self.burden, b.burden_sensitivity, self.key, tied)
         u = m.rng.random(3)
         self.willing = bool(u[0] < p_host)
-        self._exits = bool(u[1] < m.exit_probability[self.age])
+        self._exits = bool(u[1] < m.exit_probability[self.origin >= 0][self.age])
         self._ages = bool(u[2] < m.ageing_probability[self.age])
         if self.willing:
             m.this_week.willing[self.region] += 1
