@@ -350,7 +350,9 @@ class _Parser(argparse.ArgumentParser):
         raise CompareError(f"{message}; allowed: see {PROG} --help")
 
 
-def _whole(minimum: int) -> Callable[[str], int]:
+def whole(minimum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number at least ``minimum``, else a one-line refusal."""
+
     def parse(text: str) -> int:
         if not re.fullmatch(r"\d+", text.strip()) or int(text) < minimum:
             raise argparse.ArgumentTypeError(f"{text!r} is not allowed; allowed: a whole number >= {minimum}")
@@ -374,13 +376,13 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("args", nargs="*", metavar="SCENARIO or key=value",
                     help="two or more scenarios (the first is the reference; a+b composes), then Hydra overrides "
                          "for every run")
-    ap.add_argument("--replicates", type=_whole(2), default=DEFAULT_REPLICATES,
+    ap.add_argument("--replicates", type=whole(2), default=DEFAULT_REPLICATES,
                     help=f"paired replicates per scenario (>= 2; default {DEFAULT_REPLICATES})")
-    ap.add_argument("--seed", type=_whole(0), default=DEFAULT_SEED,
+    ap.add_argument("--seed", type=whole(0), default=DEFAULT_SEED,
                     help=f"the seed the replicates' seeds derive from (default {DEFAULT_SEED})")
     ap.add_argument("--engine", type=_choice(lambda: options("engine")), default="vectorized",
                     help="engine (default vectorized)")
-    ap.add_argument("--jobs", type=_whole(1), default=None, help="processes (default: the cores)")
+    ap.add_argument("--jobs", type=whole(1), default=None, help="processes (default: the cores)")
     ap.add_argument("--out", default=str(DEFAULT_OUT), help=f"results root (default {DEFAULT_OUT})")
     ap.add_argument("--name", default=None, help="the comparison's folder name (default: scenarios and a hash of "
                                                  "the settings)")

@@ -132,7 +132,7 @@ def scenario_name(overrides: Sequence[str]) -> str | None:
     parser = OverridesParser.create()
     name = None
     for text in overrides:
-        if _override_key(text) != "scenario":
+        if override_key(text) != "scenario":
             continue
         try:
             o = parser.parse_override(text)
@@ -143,8 +143,18 @@ def scenario_name(overrides: Sequence[str]) -> str | None:
     return name
 
 
-def _override_key(text: str) -> str:
+def override_key(text: str) -> str:
+    """The dotted key a Hydra override such as ``+policy.guides@x=3`` sets (``policy.guides``)."""
     return text.lstrip("+~").split("=", 1)[0].split("@", 1)[0]
+
+
+def set_key(cfg: Config, key: str, value: Any) -> None:
+    """Set the dotted ``key`` of ``cfg`` to ``value`` (already checked by the caller)."""
+    obj: Any = cfg
+    *path, leaf = key.split(".")
+    for part in path:
+        obj = getattr(obj, part)
+    setattr(obj, leaf, value)
 
 
 def _job_scenario(plain: str) -> str:
@@ -163,7 +173,7 @@ def hydra_overrides(overrides: Sequence[str]) -> list[str]:
     parser = OverridesParser.create()
     out = []
     for text in overrides:
-        if _override_key(text) == "scenario" and SCENARIO_JOIN in text:
+        if override_key(text) == "scenario" and SCENARIO_JOIN in text:
             o = parser.parse_override(text)
             raw = list(o.sweep_string_iterator()) if o.is_discrete_sweep() else [text.partition("=")[2]]
             shown = []

@@ -84,7 +84,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
 
-from sim.config import ConfigError
+from sim.compare import whole
+from sim.config import ConfigError, override_key, set_key
 
 try:
     with warnings.catch_warnings():  # EMA warns on import about evaluators whose packages are absent
@@ -132,8 +133,8 @@ def _whole_paste(prim: Any, box: Any, u: str, x: Any, resdim: Any) -> list[tuple
     finally:
         box.box_lims[-1] = limits
     out = []
-    for (indices, pasted), (row, whole) in zip(pastes, ((0, math.ceil), (1, math.floor))):
-        pasted.loc[row, u] = float(whole(pasted.loc[row, u]))
+    for (indices, pasted), (row, round_to) in zip(pastes, ((0, math.ceil), (1, math.floor))):
+        pasted.loc[row, u] = float(round_to(pasted.loc[row, u]))
         out.append((indices, pasted.astype({u: dtype})))
     return out
 
@@ -285,14 +286,6 @@ def parameter(key: str, spec: Any, where: str = "uncertainties") -> Any:
 # ------------------------------------------------------------------------------------------ the function
 
 
-def _set(cfg: Config, key: str, value: Any) -> None:
-    obj: Any = cfg
-    *path, leaf = key.split(".")
-    for part in path:
-        obj = getattr(obj, part)
-    setattr(obj, leaf, value)
-
-
 def _outcome_names() -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The scalar outcomes (``metrics_of``'s keys) and the per-week columns a series may take."""
     from sim.paired import METRICS
@@ -351,7 +344,7 @@ class Simulation:
         cfg = copy.deepcopy(self._composed[choices])
         for key, value in checked.items():
             if not is_choice(key):
-                _set(cfg, key, value)
+                set_key(cfg, key, value)
         cfg.seed = _value("seed", seed)
         return validate(cfg)
 
@@ -392,15 +385,11 @@ def _base(base: Sequence[str] | Mapping[str, Any]) -> list[str]:
     else:
         out = list(base)
     for text in out:
-        key = _override_key(text)
+        key = override_key(text)
         if key in NOT_VARIED:
             raise ConfigError(f"base: {text!r} sets {key}, which the model's arguments set; allowed: {key}=")
         check_overrides([text])
     return out
-
-
-def _override_key(text: str) -> str:
-    return text.lstrip("+~").split("=", 1)[0].split("@", 1)[0]
 
 
 def _outcomes(outcomes: Sequence[str], series: Sequence[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -471,7 +460,7 @@ def model(name: str = "relationship", *, base: Sequence[str] | Mapping[str, Any]
                                   "or in levers, not both")
             varied[key] = (where, parameter(key, spec, where))
     # a varied key replaces the base's value of it (a varied group also its choice: Hydra takes one per group)
-    overrides = [o for o in given if _override_key(o) not in varied]
+    overrides = [o for o in given if override_key(o) not in varied]
     overrides.append(f"engine={engine}")
     overrides += [f"{key}={hydra_value(value)}" for key, value in (("run.steps", steps), ("population.urban", urban))
                   if value is not None]
@@ -590,14 +579,6 @@ def _cut(text: str) -> tuple[str, float]:
         raise bad from None
 
 
-def _whole(minimum: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        if not re.fullmatch(r"\d+", text.strip()) or int(text) < minimum:
-            raise argparse.ArgumentTypeError(f"{text!r} is not allowed; allowed: a whole number >= {minimum}")
-        return int(text)
-    return parse
-
-
 def _share(text: str) -> float:
     try:
         value = float(text)
@@ -622,15 +603,15 @@ def parser() -> argparse.ArgumentParser:
     cut = p.add_mutually_exclusive_group(required=True)
     cut.add_argument("--below", type=_cut, help="cases of interest: outcome below this (a number, median, qNN)")
     cut.add_argument("--above", type=_cut, help="cases of interest: outcome above this (a number, median, qNN)")
-    p.add_argument("--n", type=_whole(2), default=DEFAULT_EXPERIMENTS,
+    p.add_argument("--n", type=whole(2), default=DEFAULT_EXPERIMENTS,
                    help=f"experiments, a Latin hypercube sample (default {DEFAULT_EXPERIMENTS})")
-    p.add_argument("--seed", type=_whole(0), default=DEFAULT_SEED, help="the runs' seed (default 1)")
-    p.add_argument("--design-seed", type=_whole(0), default=DEFAULT_SEED, help="the sample's seed (default 1)")
-    p.add_argument("--replications", type=_whole(1), default=1, help="replicates per experiment, outcome their mean")
-    p.add_argument("--steps", type=_whole(1), default=None, help="weeks (run.steps; default the configuration's)")
-    p.add_argument("--urban", type=_whole(1), default=None, help="urban residents (population.urban)")
+    p.add_argument("--seed", type=whole(0), default=DEFAULT_SEED, help="the runs' seed (default 1)")
+    p.add_argument("--design-seed", type=whole(0), default=DEFAULT_SEED, help="the sample's seed (default 1)")
+    p.add_argument("--replications", type=whole(1), default=1, help="replicates per experiment, outcome their mean")
+    p.add_argument("--steps", type=whole(1), default=None, help="weeks (run.steps; default the configuration's)")
+    p.add_argument("--urban", type=whole(1), default=None, help="urban residents (population.urban)")
     p.add_argument("--engine", default="vectorized", help="engine (default vectorized)")
-    p.add_argument("--jobs", type=_whole(1), default=1, help="processes (default 1)")
+    p.add_argument("--jobs", type=whole(1), default=1, help="processes (default 1)")
     p.add_argument("--threshold", type=_share, default=0.8, help="the density a box must reach (default 0.8)")
     return ap
 

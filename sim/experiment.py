@@ -75,7 +75,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
 
-from sim.config import ConfigError
+from sim.config import ConfigError, override_key, set_key
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -263,7 +263,7 @@ def _base(value: Any) -> tuple[str, ...]:
     else:
         raise _bad("base", value, "a mapping key: value or a list of key=value strings (Hydra overrides)")
     for text in out:
-        key = _override_key(text)
+        key = override_key(text)
         if key == "seed":
             raise ExperimentError(f"base: {text!r} sets the seed; allowed: the experiment's seed key (replicate "
                                   "seeds derive from it)")
@@ -272,10 +272,6 @@ def _base(value: Any) -> tuple[str, ...]:
         except ConfigError as exc:
             raise ExperimentError(f"base: {exc}") from None
     return tuple(out)
-
-
-def _override_key(text: str) -> str:
-    return text.lstrip("+~").split("=", 1)[0].split("@", 1)[0]
 
 
 @dataclass(frozen=True)
@@ -495,7 +491,7 @@ def parse(text: str, source: str = "<experiment>", default_name: str = "experime
     if not isinstance(data.get("description", ""), str):
         raise _bad("description", data["description"], "text")
     base = _base(data.get("base"))
-    base_keys = [_override_key(o) for o in base]
+    base_keys = [override_key(o) for o in base]
     replicates = _as_int("replicates", data.get("replicates", 1), 1, 1_000_000)
     if "seed" not in data:
         raise ExperimentError("seed: missing; allowed: a whole number (the experiment seed)")
@@ -553,14 +549,6 @@ def parse(text: str, source: str = "<experiment>", default_name: str = "experime
                       options=options, bounds=bounds, settings=settings, matrix=matrix)
 
 
-def _set(cfg: Config, key: str, value: Any) -> None:
-    obj: Any = cfg
-    *path, leaf = key.split(".")
-    for part in path:
-        obj = getattr(obj, part)
-    setattr(obj, leaf, value)
-
-
 def point_configs(exp: Experiment) -> Iterator[Config]:
     """The validated configuration of every point (seed of replicate 0), ConfigError at the first bad one.
 
@@ -582,7 +570,7 @@ def point_configs(exp: Experiment) -> Iterator[Config]:
         cfg = copy.deepcopy(by_combo[tuple(point[i] for i in groups)])
         for i, (key, value) in enumerate(zip(exp.keys, point)):
             if i not in groups:
-                _set(cfg, key, value)
+                set_key(cfg, key, value)
         cfg.seed = exp.seeds[0]
         try:
             yield validate(cfg)
