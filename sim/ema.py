@@ -33,8 +33,8 @@ a list of at least two choices (a ``CategoricalParameter``; ``"guides_high+fundi
 scenarios). Every bound and choice is checked against the model's own validation (``sim.config``), also
 with the base configuration and with each other varied key's ends (``validate``), before anything runs: a
 bad key or value is a ``sim.config.ConfigError``, one line naming the key, the value and what is allowed. A
-varied key overrides the same key in ``base``. No default ranges are assumed: the caller states them (a
-declared plausible range per parameter, once ``sim.params`` has one, would be the place a missing spec looks).
+varied key overrides the same key in ``base``. A number key given ``None`` (or ``"plausible"``) varies over
+its declared plausible range (``sim.params.plausible_range``, the analysis range of the ODD table).
 
 Outcomes. ``outcomes`` are the end-of-run metrics of ``sim.paired.metrics_of`` (``ScalarOutcome``: final
 fans, partners, members and local population, migrants and public cost over the run, and the share of
@@ -249,9 +249,16 @@ def parameter(key: str, spec: Any, where: str = "uncertainties") -> Any:
         raise ConfigError(f"{where}: {key!r} holds a list; allowed: a key of a number, true/false or text (or a "
                           "configuration group)")
     name, kind = ema_name(key), _declared_type(key)
-    if spec is None:  # where a declared plausible range would be looked up
-        raise ConfigError(f"{where}: {key}: no range given; allowed: (low, high) for a number key, (False, True) "
-                          "for a true/false key, a list of choices for a text key")
+    if spec is None or spec == "plausible":
+        if kind not in (int, float):
+            raise ConfigError(f"{where}: {key}: no range given; allowed: (False, True) for a true/false key, a "
+                              "list of choices for a text key")
+        from sim.params import plausible_range
+
+        try:
+            spec = plausible_range(key)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
     if kind in (int, float):
         if (not isinstance(spec, tuple | list) or len(spec) != 2 or not all(_is_number(v) for v in spec)
                 or not all(math.isfinite(v) for v in spec)):

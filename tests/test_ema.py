@@ -149,7 +149,7 @@ def test_a_name_that_is_not_a_parameter_is_one_line(call, words):
     ({"uncertainties": {"policy.targeting": (0.5, 0.5)}}, ["policy.targeting", "low < high"]),
     ({"uncertainties": {"policy.targeting": (0.1, float("nan"))}}, ["policy.targeting", "nan", "finite"]),
     ({"uncertainties": {"policy.targeting": [0.1, 0.2, 0.3]}}, ["policy.targeting", "(low, high)"]),
-    ({"uncertainties": {"policy.targeting": None}}, ["policy.targeting", "no range given"]),
+    ({"uncertainties": {"policy.skill_matching": None}}, ["policy.skill_matching", "no range given"]),
     ({"uncertainties": {"policy.target_roots": (0, 1)}}, ["policy.target_roots", "(False, True)"]),
     ({"uncertainties": {"scenario": ["baseline", "nope"]}}, ["scenario", "nope", "guides_high"]),
     ({"uncertainties": {"scenario": "baseline"}}, ["scenario", "a list of at least two choices"]),
@@ -328,3 +328,12 @@ def test_command_line_refuses_bad_input_with_one_line(argv, words, capsys):
     assert ema.main(["prim", *argv]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and all(w in err for w in words), err
+
+
+def test_a_number_key_without_bounds_varies_over_its_plausible_range():
+    from sim.params import plausible_range
+
+    for key in ("policy.targeting", "policy.guides"):
+        p = ema.parameter(key, None)
+        assert (p.lower_bound, p.upper_bound) == pytest.approx(plausible_range(key))
+    assert isinstance(ema.parameter("policy.guides", "plausible"), IntegerParameter)
