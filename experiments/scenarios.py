@@ -39,32 +39,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-# The paired statistics and the process spreading are shared with sim.compare and sim.experiment; their
-# names stay importable from here.
-from sim.paired import (
-    BOOTSTRAP_SEED,
-    LEVEL,
-    LIMIT_PREFIX,
-    METRICS,
-    N_RESAMPLES,
-    PER_UNIT,
-    _by_seed,
-    compare,
-    cost_ratio,
-    levels,
-    limit_columns,
-    metrics_of,
-    paired_differences,
-    t_interval,
-)
+from sim.paired import LEVEL, LIMIT_PREFIX, METRICS, PER_UNIT, compare, levels, metrics_of
 from sim.parallel import cores, spread
 
 if TYPE_CHECKING:  # pandas, scipy and the model are imported when needed: bad arguments are refused at once
     import pandas as pd
-
-__all__ = ["BOOTSTRAP_SEED", "LEVEL", "LIMIT_PREFIX", "METRICS", "N_RESAMPLES", "PER_UNIT", "Scenario", "Settings",
-           "_by_seed", "collect", "compare", "cores", "cost_ratio", "levels", "limit_columns", "main",
-           "metrics_of", "paired_differences", "render", "spread", "t_interval"]
 
 PROG = "python -m experiments.scenarios"
 ROOT = Path(__file__).resolve().parent.parent

@@ -40,8 +40,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
+from sim.cli import OneLineParser, whole
 from sim.config import ConfigError
 
 if TYPE_CHECKING:
@@ -341,23 +342,8 @@ def lines(table: pd.DataFrame, lang: str) -> list[str]:
     return out
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse that raises CompareError (one line) instead of printing usage and exiting."""
-
-    def error(self, message: str) -> NoReturn:
-        if message.startswith("argument ") and "; allowed: " in message:  # a value refused by _whole or _choice
-            raise CompareError(message.removeprefix("argument "))
-        raise CompareError(f"{message}; allowed: see {PROG} --help")
-
-
-def whole(minimum: int) -> Callable[[str], int]:
-    """An argparse type: a whole number at least ``minimum``, else a one-line refusal."""
-
-    def parse(text: str) -> int:
-        if not re.fullmatch(r"\d+", text.strip()) or int(text) < minimum:
-            raise argparse.ArgumentTypeError(f"{text!r} is not allowed; allowed: a whole number >= {minimum}")
-        return int(text)
-    return parse
+class _Parser(OneLineParser):
+    error_type = CompareError
 
 
 def _choice(choices: Callable[[], Sequence[str]]) -> Callable[[str], str]:

@@ -319,6 +319,20 @@ def check_override_value(key: str, value: Any) -> Any:
     return check_value(key, value)
 
 
+def model_value(key: str, value: Any) -> Any:
+    """A sampled or written value for ``key`` as the model takes it (ConfigError, one line, if it does not):
+    numpy scalars as Python's, integral floats as ints for an integer key (samplers and YAML give 15.0 for
+    15), then ``check_override_value``'s check and conversion."""
+    import numpy as np
+
+    if isinstance(value, np.generic):
+        value = value.item()
+    f = leaf_fields().get(key)
+    if isinstance(value, float) and value.is_integer() and f is not None and _type_of(f) is int:
+        value = int(value)
+    return check_override_value(key, value)
+
+
 def check_overrides(overrides: list[str], sweep: bool = False) -> None:
     """Check command-line overrides before Hydra sees them; with ``sweep`` (``-m``), each value of a sweep."""
     parser = OverridesParser.create()

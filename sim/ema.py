@@ -80,12 +80,12 @@ import sys
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sim.compare import whole
-from sim.config import ConfigError, override_key, set_key
+from sim.cli import OneLineParser, whole
+from sim.config import ConfigError, model_value, override_key, set_key
 
 try:
     with warnings.catch_warnings():  # EMA warns on import about evaluators whose packages are absent
@@ -214,18 +214,6 @@ def _declared_type(key: str) -> Any:
     return str if is_choice(key) else _type_of(leaf_fields()[key])
 
 
-def _value(key: str, value: Any) -> Any:
-    """``value`` for ``key`` as the model takes it (ConfigError, one line, if it does not): numpy scalars as
-    Python's, integral floats as ints for an integer key, then the model's own check and conversion."""
-    from sim.config import check_override_value
-
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and value.is_integer() and _declared_type(key) is int:
-        value = int(value)
-    return check_override_value(key, value)
-
-
 def _is_number(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
 
@@ -264,7 +252,7 @@ def parameter(key: str, spec: Any, where: str = "uncertainties") -> Any:
                 or not all(math.isfinite(v) for v in spec)):
             raise ConfigError(f"{where}: {key}: {spec!r} is not allowed; allowed: (low, high), two finite numbers")
         try:
-            low, high = (_value(key, v) for v in spec)
+            low, high = (model_value(key, v) for v in spec)
         except ConfigError as exc:
             raise ConfigError(f"{where}: {exc}") from None
         if not low < high:
@@ -282,7 +270,7 @@ def parameter(key: str, spec: Any, where: str = "uncertainties") -> Any:
     choices = []
     for v in spec:
         try:
-            choices.append(_value(key, v))
+            choices.append(model_value(key, v))
         except ConfigError as exc:
             raise ConfigError(f"{where}: {exc}") from None
     if len(set(choices)) != len(choices):
@@ -344,7 +332,7 @@ class Simulation:
         from sim.config import compose_many, is_choice, validate
         from sim.experiment import hydra_value
 
-        checked = {k: _value(k, v) for k, v in values.items()}
+        checked = {k: model_value(k, v) for k, v in values.items()}
         choices = tuple(f"{k}={hydra_value(v)}" for k, v in checked.items() if is_choice(k))
         if choices not in self._composed:
             self._composed[choices] = compose_many([[*self.overrides, *choices]])[0]
@@ -352,7 +340,7 @@ class Simulation:
         for key, value in checked.items():
             if not is_choice(key):
                 set_key(cfg, key, value)
-        cfg.seed = _value("seed", seed)
+        cfg.seed = model_value("seed", seed)
         return validate(cfg)
 
     def outputs(self, table: pd.DataFrame) -> dict[str, Any]:
@@ -533,13 +521,8 @@ PROG = "python -m sim.ema"
 DEFAULT_EXPERIMENTS = 50
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse that raises ConfigError (one line) instead of printing usage and exiting."""
-
-    def error(self, message: str) -> NoReturn:
-        if message.startswith("argument ") and "; allowed: " in message:  # a value refused by a type below
-            raise ConfigError(message.removeprefix("argument "))
-        raise ConfigError(f"{message}; allowed: see {PROG} --help")
+class _Parser(OneLineParser):
+    error_type = ConfigError
 
 
 def _number(text: str) -> int | float:

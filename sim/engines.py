@@ -178,8 +178,7 @@ class WeeklyRun:
     and ``recorder``, define the phases, and ``region_state()`` for the rows."""
 
     cfg: Config
-    rng: np.random.Generator  # the phase's generator (``step``); purposes of their own use ``stream``, ``uniforms``
-    draws: Draws
+    draws: Draws  # the weekly draws, by purpose (``stream``, ``uniforms``, ``lottery``)
     week: int
     wk: Week | None
     recorder: Recorder
@@ -194,17 +193,15 @@ class WeeklyRun:
     def step(self) -> None:
         """One week: every phase of ``PHASES`` in order (ODD section 3); CPU time per phase is kept."""
         times = self.__dict__.setdefault("phase_seconds", dict.fromkeys(PHASES, 0.0))
-        week = self.week
-        for i, phase in enumerate(PHASES):
+        for phase in PHASES:
             t0 = time.perf_counter()
-            self.rng = self.draws.generator(week, "phase", i)
             getattr(self, phase)()
             times[phase] += time.perf_counter() - t0
 
     def agent_seats(self, kind: str, region: int) -> tuple[int, int]:
         """Seats of ``kind`` in ``region`` this week in real people (``Week.seats_for``) and for simulated
         residents (``rules.agent_seats``: the same when each stands for one person, else rounded at random
-        with the engine's generator so that the expected number of real people seated does not depend on
+        with the week's ``seat_rounding`` stream so that the expected number of real people seated does not depend on
         ``population.scale``)."""
         seats = self.this_week.seats_for(kind, region)
         scale = self.cfg.population.scale

@@ -75,7 +75,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
 
-from sim.config import ConfigError, override_key, set_key
+from sim.config import ConfigError, model_value, override_key, set_key
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -169,19 +169,6 @@ def hydra_value(value: Any) -> str:
     if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.\-/]*", text) and text.lower() not in ("true", "false", "null"):
         return text
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def _model_value(key: str, value: Any) -> Any:
-    """A point's value for ``key`` as the model takes it (ConfigError, one line, if it does not).
-
-    Integral floats become ints first (samplers and YAML give 15.0 for 15); the model's own check then
-    converts ints to floats for float keys and refuses any other float for an integer key.
-    """
-    from sim.config import check_override_value
-
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return check_override_value(key, value)
 
 
 def _check_key(where: str, key: Any, value: Any, base_keys: Iterable[str]) -> str:
@@ -316,7 +303,7 @@ def _bound(where: str, key: str, spec: Any) -> Bound:
         raise _bad(where, spec, "[low, high] with low < high")
     for v in (lo, hi):
         try:
-            _model_value(key, v)
+            model_value(key, v)
         except ConfigError as exc:
             raise ExperimentError(f"{where}: {exc}") from None
     return Bound(key, lo, hi, integer)
@@ -535,7 +522,7 @@ def parse(text: str, source: str = "<experiment>", default_name: str = "experime
             memo = (key, repr(value))
             if memo not in cache:
                 try:
-                    cache[memo] = _model_value(key, value)
+                    cache[memo] = model_value(key, value)
                 except ConfigError as exc:
                     where = {"grid": "design.parameters", "list": f"design.points[{i}]"}.get(method,
                                                                                           f"design point {i}")

@@ -130,6 +130,7 @@ class RelationshipModel(WeeklyRun, mesa.Model):
 
     def advance(self) -> None:
         """Urban residents apply the week: conversion, engagement, step up or drift down (ODD 7.4, 7.6)."""
+        self.rng = self.stream("advance")
         self.active_urban.do("advance")
 
     def locals(self) -> None:

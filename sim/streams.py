@@ -24,7 +24,7 @@ import numba
 import numpy as np
 
 STREAMS = ("population", "network", "dynamics")
-PURPOSES = ("mesa", "phase", "decide_locals", "decide_urban", "exposure", "seats", "seat_rounding", "contacts",
+PURPOSES = ("mesa", "advance", "decide_locals", "decide_urban", "exposure", "seats", "seat_rounding", "contacts",
             "match_holds", "conversion", "births", "newcomers", "migrant_ties")
 _PURPOSE = {name: i for i, name in enumerate(PURPOSES)}
 

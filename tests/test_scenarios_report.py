@@ -29,10 +29,10 @@ def synthetic(seeds: int = 5, offset: float = 10.0) -> pd.DataFrame:
     gives the exact differences."""
     rows = []
     for s in range(1, seeds + 1):
-        base = {m: 1000.0 * s * s for m in sc.METRICS}
+        base = {m: 1000.0 * s * s for m in paired.METRICS}
         base.update(bound_roles=0.5, bound_hosts=0.05)
         rows.append({"scenario": "baseline", "seed": s, **base})
-        scen = {m: v + offset for m, v in base.items() if m in sc.METRICS}
+        scen = {m: v + offset for m, v in base.items() if m in paired.METRICS}
         scen["partners"] = base["partners"] + 2.0 + 0.1 * s
         scen["cost_yen"] = base["cost_yen"] + 1e6 * (2.0 + 0.1 * s)
         rows.append({"scenario": "more", "seed": s, **scen, "bound_roles": 0.87, "bound_hosts": 0.0})
@@ -43,11 +43,11 @@ def check_exact_pairing() -> None:
     """What a correct pairing gives on ``synthetic``, in any row order."""
     m = synthetic()
     for frame in (m, m.sample(frac=1, random_state=3), m.iloc[::-1]):
-        d = sc.paired_differences(frame, "more")
+        d = paired.paired_differences(frame, "more")
         assert list(d.index) == [1, 2, 3, 4, 5]
         assert (d["fans"] == 10.0).all()
         np.testing.assert_allclose(d["partners"], 2.0 + 0.1 * np.arange(1, 6))
-        row = sc.compare(frame).iloc[0]
+        row = paired.compare(frame).iloc[0]
         assert row["fans"] == row["fans_lo"] == row["fans_hi"] == 10.0
         assert row["per_partner"] == pytest.approx(1e6)
 
@@ -56,14 +56,14 @@ def test_differences_pair_by_seed_in_any_row_order():
     check_exact_pairing()
 
 
-def shifted_pairing(metrics, scenario, baseline="baseline", columns=tuple(sc.METRICS)):
+def shifted_pairing(metrics, scenario, baseline="baseline", columns=tuple(paired.METRICS)):
     """Planted bug: the scenario's seed s paired with the baseline's seed s + 1."""
-    a = sc._by_seed(metrics, scenario, columns)
-    b = sc._by_seed(metrics, baseline, columns)
+    a = paired._by_seed(metrics, scenario, columns)
+    b = paired._by_seed(metrics, baseline, columns)
     return a - b.shift(-1).ffill()
 
 
-def positional_pairing(metrics, scenario, baseline="baseline", columns=tuple(sc.METRICS)):
+def positional_pairing(metrics, scenario, baseline="baseline", columns=tuple(paired.METRICS)):
     """Planted bug: rows paired by their position in the frame, not by their seed."""
     a = metrics.loc[metrics["scenario"] == scenario, list(columns)].reset_index(drop=True)
     b = metrics.loc[metrics["scenario"] == baseline, list(columns)].reset_index(drop=True)
@@ -71,15 +71,14 @@ def positional_pairing(metrics, scenario, baseline="baseline", columns=tuple(sc.
     return (a - b).set_axis(seeds).sort_index()
 
 
-def unpaired(metrics, scenario, baseline="baseline", columns=tuple(sc.METRICS)):
+def unpaired(metrics, scenario, baseline="baseline", columns=tuple(paired.METRICS)):
     """Planted bug: each scenario run compared with the mean baseline (no pairing at all)."""
-    a = sc._by_seed(metrics, scenario, columns)
-    return a - sc._by_seed(metrics, baseline, columns).mean()
+    a = paired._by_seed(metrics, scenario, columns)
+    return a - paired._by_seed(metrics, baseline, columns).mean()
 
 
 @pytest.mark.parametrize("bug", [shifted_pairing, positional_pairing, unpaired])
 def test_planted_pairing_bugs_are_caught(monkeypatch, bug):
-    monkeypatch.setattr(sc, "paired_differences", bug)
     monkeypatch.setattr(paired, "paired_differences", bug)  # where compare looks it up
     with pytest.raises(AssertionError):
         check_exact_pairing()
@@ -88,36 +87,36 @@ def test_planted_pairing_bugs_are_caught(monkeypatch, bug):
 def test_pairing_refuses_different_or_repeated_seeds():
     m = synthetic()
     with pytest.raises(ValueError, match="different seeds"):
-        sc.paired_differences(m[~((m["scenario"] == "more") & (m["seed"] == 2))], "more")
+        paired.paired_differences(m[~((m["scenario"] == "more") & (m["seed"] == 2))], "more")
     with pytest.raises(ValueError, match="same seed"):
-        sc.paired_differences(pd.concat([m, m.iloc[:1]]), "more")
+        paired.paired_differences(pd.concat([m, m.iloc[:1]]), "more")
     with pytest.raises(KeyError):
-        sc.paired_differences(m, "absent")
+        paired.paired_differences(m, "absent")
 
 
 def test_t_interval_is_students():
-    mean, lo, hi = sc.t_interval([1.0, 2.0, 3.0])
+    mean, lo, hi = paired.t_interval([1.0, 2.0, 3.0])
     half = stats.t.ppf(0.975, 2) * 1.0 / math.sqrt(3)
     assert (mean, lo, hi) == pytest.approx((2.0, 2.0 - half, 2.0 + half))
-    assert sc.t_interval([0.0, 0.0, 0.0]) == (0.0, 0.0, 0.0)
-    assert sc.t_interval([4.0, 4.0]) == (4.0, 4.0, 4.0)
+    assert paired.t_interval([0.0, 0.0, 0.0]) == (0.0, 0.0, 0.0)
+    assert paired.t_interval([4.0, 4.0]) == (4.0, 4.0, 4.0)
     with pytest.raises(ValueError):
-        sc.t_interval([1.0])
+        paired.t_interval([1.0])
 
 
 def test_cost_ratio_is_ratio_of_means_with_a_reproducible_paired_bootstrap():
     cost, units = [100.0, 300.0, 200.0, 400.0], [1.0, 3.0, 2.0, 2.0]
-    point, lo, hi = sc.cost_ratio(cost, units)
+    point, lo, hi = paired.cost_ratio(cost, units)
     assert point == pytest.approx(1000.0 / 8.0)
     assert lo <= point <= hi and lo < hi
-    assert sc.cost_ratio(cost, units) == (point, lo, hi)  # fixed random state
+    assert paired.cost_ratio(cost, units) == (point, lo, hi)  # fixed random state
     # a paired resample keeps each seed's pair: cost = 100 x units gives exactly 100 in every resample
-    assert sc.cost_ratio([100.0, 300.0, 200.0], [1.0, 3.0, 2.0]) == pytest.approx((100.0, 100.0, 100.0))
+    assert paired.cost_ratio([100.0, 300.0, 200.0], [1.0, 3.0, 2.0]) == pytest.approx((100.0, 100.0, 100.0))
 
 
 def test_cost_per_unit_only_when_the_unit_difference_is_clearly_positive():
     m = synthetic()
-    row = sc.compare(m).iloc[0]
+    row = paired.compare(m).iloc[0]
     assert row["per_partner"] == pytest.approx(1e6) and row["per_partner_lo"] > 0
     # migrants +10 each seed, cost +2.x M: shown
     assert row["per_migrant"] == pytest.approx(1e6 * 2.3 / 10)
@@ -126,16 +125,16 @@ def test_cost_per_unit_only_when_the_unit_difference_is_clearly_positive():
     noisy.loc[more, "partners"] = noisy.loc[noisy["scenario"] == "baseline", "partners"].to_numpy() + \
         np.array([5.0, -4.0, 3.0, -5.0, 2.0])  # Δ interval includes 0
     noisy.loc[more, "migrants"] -= 20.0  # Δ < 0
-    row = sc.compare(noisy).iloc[0]
+    row = paired.compare(noisy).iloc[0]
     assert math.isnan(row["per_partner"]) and math.isnan(row["per_migrant"])
-    md = sc.render(sc.compare(noisy), noisy, sc.Settings(scenarios=("more",), seeds=5), sc.load_scenarios())
+    md = sc.render(paired.compare(noisy), noisy, sc.Settings(scenarios=("more",), seeds=5), sc.load_scenarios())
     table_row = next(line for line in md.splitlines() if line.startswith("| `more`"))
     cells = [c.strip() for c in table_row.strip("|").split(" | ")]
     assert cells[7:9] == ["—", "—"] and cells[6].startswith("**+¥230万**")
 
 
 def test_limits_listed_from_ten_percent_of_weeks():
-    row = sc.compare(synthetic()).iloc[0]
+    row = paired.compare(synthetic()).iloc[0]
     assert row["bound_roles"] == pytest.approx(0.87) and row["bound_hosts"] == 0
     assert sc.limits_text(row.to_dict()) == "roles 87%"
     assert sc.limits_text({"bound_hosts": 0.099, "bound_openings": 0.1, "bound_roles": 1.0}) == \
@@ -160,7 +159,7 @@ def test_metrics_of_reads_only_its_columns_and_every_bound_column():
     for c, (dtype, _) in COLUMNS.items():
         if c not in table:
             table[c] = np.zeros(len(table), dtype=dtype)
-    m = sc.metrics_of(table)
+    m = paired.metrics_of(table)
     assert m["fans"] == 11 and m["partners"] == 3 and m["members"] == 15 and m["local_population"] == 33
     assert m["migrants"] == 6 and m["cost_yen"] == 24.0
     assert m["bound_roles"] == 0.5 and m["bound_new_limit"] == 1.0
@@ -193,23 +192,23 @@ def real() -> pd.DataFrame:
 
 
 def test_baseline_against_itself_differs_by_exactly_zero(real):
-    row = sc.compare(real, ["again"]).iloc[0]
-    for m in sc.METRICS:
+    row = paired.compare(real, ["again"]).iloc[0]
+    for m in paired.METRICS:
         assert row[m] == row[f"{m}_lo"] == row[f"{m}_hi"] == 0.0, m
     assert math.isnan(row["per_partner"]) and math.isnan(row["per_migrant"])
     assert real.loc[real["scenario"] == "baseline", "fans"].nunique() > 1, "seeds must differ for this to test"
 
 
 def test_no_intervention_costs_less_than_the_baseline(real):
-    row = sc.compare(real, ["no_intervention"]).iloc[0]
+    row = paired.compare(real, ["no_intervention"]).iloc[0]
     assert row["cost_yen_hi"] < 0
     assert (real.loc[real["scenario"] == "no_intervention", "cost_yen"] == 0).all()
 
 
 def test_real_comparison_does_not_depend_on_row_order(real):
     shuffled = real.sample(frac=1, random_state=7).reset_index(drop=True)
-    pd.testing.assert_frame_equal(sc.compare(real, ["no_intervention", "again"]),
-                                  sc.compare(shuffled, ["no_intervention", "again"]))
+    pd.testing.assert_frame_equal(paired.compare(real, ["no_intervention", "again"]),
+                                  paired.compare(shuffled, ["no_intervention", "again"]))
 
 
 # ------------------------------------------------------------------------------------- command line
