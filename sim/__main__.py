@@ -436,7 +436,8 @@ def _list_scenarios() -> int:
     try:
         for name in list_scenarios():
             d = describe(name)
-            print(f"{name:<20} {d['en']}\n{'':<20} {d['ja']}\n{'':<20} source: {d['source']}")
+            print(f"{name:<20} {d['name_en']} | {d['name_ja']}\n{'':<20} {d['en']}\n{'':<20} {d['ja']}\n"
+                  f"{'':<20} source: {d['source']}")
     except BrokenPipeError:  # e.g. piped into head
         sys.stderr.close()
     return 0

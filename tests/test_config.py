@@ -289,6 +289,7 @@ def test_a_scenario_folder_outside_the_repository(tmp_path, monkeypatch):
     from sim.scenarios import describe, list_scenarios
 
     assert "mine" in list_scenarios() and describe("mine")["ja"] == "私の町の計画"
+    assert describe("mine")["name_en"] == describe("mine")["name_ja"] == "mine"  # no Name: line
     clash = tmp_path / "clash" / "scenario" / "baseline.yaml"
     clash.parent.mkdir(parents=True)
     clash.write_text("# @package _global_\nscenario: baseline\n", encoding="utf-8")

@@ -28,7 +28,8 @@ def test_scenario_composes_cites_a_seed_and_runs(name):
     cfg = compose([f"scenario={name}"])
     assert cfg.scenario == name and isinstance(cfg.scenario, str)
     d = describe(name)
-    assert d["en"] and d["ja"]
+    assert d["en"] and d["ja"] and d["name_en"] != name and len(d["name_ja"]) < 16
+    assert any(ord(c) > 0x3000 for c in d["name_ja"]), d["name_ja"]  # a Japanese display name
     cited = re.findall(r"(\d{3}_[0-9a-f]{16}\.txt):(\d+)", d["source"])
     assert cited or d["source"].startswith("assumption"), d["source"]
     for file, line in cited:
