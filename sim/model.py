@@ -17,7 +17,7 @@ from sim.agents import Guide, LocalResident, UrbanResident
 from sim.engines import NEW_MIGRANTS, SEAT_KINDS, Week, WeeklyRun
 from sim.network import build_graph, sample
 from sim.params import Config, region_configs
-from sim.population import draw_guides, draw_locals, draw_urban, new_locals_hosting
+from sim.population import draw_guides, draw_locals, draw_urban, new_locals_hosting, region_aims
 from sim.streams import Draws, streams
 from sim.table import Recorder
 
@@ -47,6 +47,7 @@ class RelationshipModel(WeeklyRun, mesa.Model):
         self.rc = region_configs(cfg)  # each region's configuration (the regions table applied)
         self.week = 0
         urban = draw_urban(cfg, rngs["population"])
+        self.aims = region_aims(cfg)
         local = draw_locals(cfg, rngs["population"])
         guides = draw_guides(cfg, rngs["population"])
         self.graph = build_graph(cfg, urban, local, guides, rngs["network"])

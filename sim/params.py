@@ -260,8 +260,11 @@ class BehaviourParams:
 
     broadcast_hazard: float = P(0.0002, "1/week", 0, 1, f"assumption; weak untargeted PR {S000}:804",
                                 "hazard of becoming a fan from broadcast PR", "一般広報による関心化")
-    targeted_hazard: float = P(0.002, "1/week", 0, 1, f"assumption; {S000}:811", "hazard from targeted outreach "
-                               "for people with roots or matching theme, times targeting", "ターゲット広報による関心化")
+    targeted_reach: float = P(0.00044, "1/week", 0, 1, f"assumption; {S000}:804-811 (a targeted approach reaches "
+                              f"the intended people, broadcast PR few of them)",
+                              "weekly fans per urban resident that targeted outreach makes at full targeting, spread "
+                              "over the people it aims at (roots and/or theme): aiming at fewer people reaches each "
+                              "of them more", "ターゲット広報による関心化（対象層に配分）")
     social_hazard: float = P(0.003, "1/week", 0, 1, "assumption", "hazard times the share of engaged neighbours",
                              "知人からの影響")
     donor_hazard: float = P(0.004, "1/week", 0, 1, "assumption", "hazard for donors with donor_path on",
@@ -363,6 +366,10 @@ class BehaviourParams:
     life_event_rates: list[float] = P([0.10, 0.04, 0.03, 0.06], "1/year (young, family, midlife, senior)", 0, 10,
                                       f"assumption; life stage {S000}:137, {S000}:1376",
                                       "rate of a life event that makes moving possible", "ライフイベント発生率")
+    roots_move_factor: float = P(2.0, "multiplier", 1, 100, f"assumption; {S000}:296-298 (the roots-type model "
+                                 f"project expects 定住人口 to grow in the long run)",
+                                 "how many times more often a partner with roots (ゆかり) in the region moves there "
+                                 "when a life event comes (a U-turn)", "Uターンのしやすさ")
     migrate_engagement_power: float = P(1.0, "exponent", 0, 100, f"assumption; 鹿角家 90% intend to move "
                                         f"{S004}:1055", "migration wish = life event x engagement^power",
                                         "移住意向のエンゲージメント依存")

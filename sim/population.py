@@ -87,6 +87,16 @@ def draw_urban(cfg: Config, rng: np.random.Generator) -> UrbanInit:
                      stage.astype(np.int8), engagement.astype(np.float32))
 
 
+def region_aims(cfg: Config) -> np.ndarray:
+    """Per region, the targeted-outreach intensity of a person it aims at (``rules.targeted_aim`` of the region's
+    expected pool, ``rules.targeted_pool_share``): both engines multiply it by the person's ``tied``."""
+    p = cfg.policy
+    pool = rules.targeted_pool_share(np.asarray(region_values(cfg, "population.roots_share"), dtype=float),
+                                     np.asarray(region_values(cfg, "population.theme_share"), dtype=float),
+                                     p.target_roots, p.target_theme)
+    return np.asarray(rules.targeted_aim(True, pool), dtype=float)
+
+
 def draw_locals(cfg: Config, rng: np.random.Generator) -> LocalInit:
     """Local residents in blocks, region by region: each region's number, age mix, Beta willingness and key
     persons."""

@@ -328,11 +328,24 @@ def outreach_weight(tied, targeting, tie_weight):
     return (1.0 - targeting) + targeting * tie_weight * tied
 
 
+def targeted_pool_share(roots_share, theme_share, target_roots, target_theme):
+    """Expected share of a region's urban residents that targeted outreach aims at: roots and/or theme as the
+    policy aims (independent, as drawn at initialization)."""
+    return 1.0 - (1.0 - roots_share * target_roots) * (1.0 - theme_share * target_theme)
+
+
+def targeted_aim(tied, pool_share):
+    """Targeted-outreach intensity a person receives: targeted PR is one effort spread over the pool it aims at
+    (000:804-811), so a person in a pool of share s gets 1/s of it, anyone outside nothing."""
+    pool = np.asarray(pool_share, dtype=float)
+    return np.where(np.asarray(tied, dtype=bool) & (pool > 0), 1.0 / np.where(pool > 0, pool, 1.0), 0.0)
+
+
 @register_jitable
-def passive_hazard(tied, frac_engaged, donor, targeting, donor_path, b: BehaviourParams):
-    """Weekly hazard of becoming a fan without a personal contact: broadcast PR, targeted PR,
-    engaged friends, and the non-visiting donor path."""
-    return (b.broadcast_hazard * (1.0 - targeting) + b.targeted_hazard * targeting * tied
+def passive_hazard(aim, frac_engaged, donor, targeting, donor_path, b: BehaviourParams):
+    """Weekly hazard of becoming a fan without a personal contact: broadcast PR, targeted PR (``aim``:
+    ``targeted_aim``), engaged friends, and the non-visiting donor path."""
+    return (b.broadcast_hazard * (1.0 - targeting) + b.targeted_reach * targeting * aim
             + b.social_hazard * frac_engaged + b.donor_hazard * donor * donor_path)
 
 
@@ -443,10 +456,12 @@ def step_down(stage, e, fan_floor, partner_floor):
     return stage - down
 
 
-def migration_probability(life_event_rate, e, power):
-    """Weekly wish of a partner to move: a life event that makes moving possible, times
-    engagement raised to a power (attachment decides whether the event leads here)."""
-    return weekly_probability(life_event_rate) * np.asarray(e, dtype=float) ** power
+def migration_probability(life_event_rate, e, power, roots=False, roots_factor=1.0):
+    """Weekly wish of a partner to move: a life event that makes moving possible, times engagement raised to a
+    power (attachment decides whether the event leads here), times ``roots_factor`` for a person with roots in
+    the region (a U-turn is likelier than an I-turn: 000:296-298)."""
+    factor = np.where(np.asarray(roots, dtype=bool), roots_factor, 1.0)
+    return np.minimum(1.0, weekly_probability(life_event_rate) * np.asarray(e, dtype=float) ** power * factor)
 
 
 # --- 7.7 local demography --------------------------------------------------------------------

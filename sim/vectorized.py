@@ -35,7 +35,7 @@ from sim import kernels, rules
 from sim.engines import Week, WeeklyRun
 from sim.network_csr import bernoulli_positions, build_csr
 from sim.params import BehaviourParams, Config, region_configs, region_values
-from sim.population import draw_guides, draw_locals, draw_urban, new_locals_hosting
+from sim.population import draw_guides, draw_locals, draw_urban, new_locals_hosting, region_aims
 from sim.streams import Draws, streams
 from sim.table import Recorder
 
@@ -131,6 +131,7 @@ class VectorizedEngine(WeeklyRun):
         self.tied = np.asarray(rules.targeted(urban.roots, urban.theme, p.target_roots, p.target_theme), dtype=bool)
         self.skilled, self.online, self.life = urban.skilled, urban.online, urban.life
         self.roots = urban.roots
+        self.aims = region_aims(cfg)  # targeted-outreach intensity of a tied person, per region
         self.attached = urban.roots | urban.theme  # already relates to the region (rules.entry_engagement)
         self.donor_until = urban.donor_until
         self.deg = np.diff(self.csr.indptr[:N + 1]).astype(np.int32)
@@ -344,7 +345,7 @@ class VectorizedEngine(WeeklyRun):
                                                        self.remoteness[self.region[E]], b)
         u = self.uniforms("decide_urban", E, 5)
         p_move = rules.migration_probability(np.asarray(b.life_event_rates)[self.life[E]], e,
-                                             b.migrate_engagement_power)
+                                             b.migrate_engagement_power, self.roots[E], b.roots_move_factor)
         self.uw = UrbanWeek(eng=E, stage_e=stage, e_e=e, region_e=self.region[E], exposure_e=self.exposures(E),
                             wish_offline=u[0] < p_off, wish_urban=u[1] < p_urb, wish_online=u[2] < p_on,
                             wish_match=(stage == rules.FAN) & (e >= b.partner_threshold),
@@ -453,12 +454,12 @@ class VectorizedEngine(WeeklyRun):
         top = np.concatenate(labels)[rules.select_top(np.concatenate(logs), seats)]
         return np.concatenate([self._members(rng, int((top == c).sum()), r, c) for c, _, _ in classes])
 
-    def _event_probabilities(self, tied, frac, donor, online):
+    def _event_probabilities(self, tied, aim, frac, donor, online):
         """Weekly chances of an indifferent resident's three independent events (ODD 7.4-7.5):
         becoming a fan without contact, wishing to attend an urban event, an online event."""
         cfg = self.cfg
         p, b = cfg.policy, cfg.behaviour
-        h = rules.passive_hazard(tied, frac, donor, p.targeting, p.donor_path, b)
+        h = rules.passive_hazard(aim, frac, donor, p.targeting, p.donor_path, b)
         p_fan = rules.conversion_probability(h, 0, 0, 0, p.entry_bar, p.online_effect, b)
         weight = self.w_class[np.asarray(tied, dtype=np.int64)]
         _, p_urb, p_on = rules.apply_probabilities(np.zeros(np.shape(tied), np.int8), online, weight,
@@ -469,7 +470,8 @@ class VectorizedEngine(WeeklyRun):
         """An upper bound of the chance of any event for an indifferent resident: the rules are
         increasing in ties, engaged share, donor status and online affinity (checked every week)."""
         one = np.ones(1)
-        p1, p2, p3 = self._event_probabilities(np.ones(1, bool), one, np.ones(1, bool), one)
+        p1, p2, p3 = self._event_probabilities(np.ones(1, bool), self.aims.max(keepdims=True), one,
+                                               np.ones(1, bool), one)
         return float(1.0 - (1.0 - p1[0]) * (1.0 - p2[0]) * (1.0 - p3[0]))
 
     def _indifferent_events(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -480,7 +482,9 @@ class VectorizedEngine(WeeklyRun):
         idx = bernoulli_positions(rng, self.N, q_max)
         idx = idx[self.stage[idx] == rules.INDIFFERENT]
         donor = rules.donating(self.donor_until[idx], self.week)
-        p1, p2, p3 = self._event_probabilities(self.tied[idx], self.exposures(idx), donor, self.online[idx])
+        tied = self.tied[idx]
+        p1, p2, p3 = self._event_probabilities(tied, tied * self.aims[self.region[idx]], self.exposures(idx), donor,
+                                               self.online[idx])
         q = 1.0 - (1.0 - p1) * (1.0 - p2) * (1.0 - p3)
         if np.any(q > q_max * (1 + 1e-9)):
             raise RuntimeError("an indifferent resident's event probability exceeds its bound: a rule in "

@@ -112,13 +112,33 @@ def test_outreach_weight_broadcast_vs_targeted():
 
 def test_passive_hazard_components():
     assert rules.passive_hazard(False, 0.0, False, 0.0, True, B) == pytest.approx(B.broadcast_hazard)
-    tied = rules.passive_hazard(True, 0.0, False, 1.0, True, B)
-    assert tied == pytest.approx(B.targeted_hazard)
+    tied = rules.passive_hazard(1.0 / 0.25, 0.0, False, 1.0, True, B)  # a pool of a quarter of the people
+    assert tied == pytest.approx(B.targeted_reach * 4)
     assert rules.passive_hazard(False, 0.0, False, 1.0, True, B) == 0.0
     assert rules.passive_hazard(False, 1.0, False, 0.0, True, B) == pytest.approx(B.broadcast_hazard + B.social_hazard)
     donor_on = rules.passive_hazard(False, 0.0, True, 0.0, True, B)
     donor_off = rules.passive_hazard(False, 0.0, True, 0.0, False, B)
     assert donor_on - donor_off == pytest.approx(B.donor_hazard)
+
+
+def test_targeted_outreach_is_one_effort_spread_over_its_pool():
+    """Aiming at fewer people reaches each of them more, and the total reach is the same (000:804-811)."""
+    both = rules.targeted_pool_share(0.08, 0.15, True, True)
+    assert both == pytest.approx(1 - 0.92 * 0.85)
+    roots = rules.targeted_pool_share(0.08, 0.15, True, False)
+    assert roots == pytest.approx(0.08) and rules.targeted_pool_share(0.08, 0.15, False, False) == 0.0
+    for pool in (both, roots):
+        aim = rules.targeted_aim(True, pool)
+        h = rules.passive_hazard(aim, 0.0, False, 1.0, True, B)
+        assert h * pool == pytest.approx(B.targeted_reach)  # expected reach per urban resident
+    assert rules.targeted_aim(False, roots) == 0.0 and rules.targeted_aim(True, 0.0) == 0.0
+
+
+def test_roots_make_a_move_likelier():
+    base = rules.migration_probability(0.1, 0.8, 1.0)
+    assert rules.migration_probability(0.1, 0.8, 1.0, False, 3.0) == pytest.approx(base)
+    assert rules.migration_probability(0.1, 0.8, 1.0, True, 3.0) == pytest.approx(3 * base)
+    assert rules.migration_probability(10.0, 1.0, 1.0, True, 100.0) == 1.0
 
 
 def test_conversion_probability_channels_and_bar():

@@ -39,6 +39,7 @@ class UrbanResident(mesa.Agent):
         self.theme = bool(theme)
         p = model.cfg.policy
         self.tied = bool(rules.targeted(self.roots, self.theme, p.target_roots, p.target_theme))
+        self.aim = float(model.aims[self.region]) if self.tied else 0.0  # rules.targeted_aim
         self.attached = self.roots or self.theme  # already relates to the region (rules.entry_engagement)
         self.skilled = bool(skilled)
         self.donor_until = float(donor_until)
@@ -93,7 +94,7 @@ class UrbanResident(mesa.Agent):
                 m.apply("match", r, self, m.match_weight[self.skilled])
         else:
             if u[3] < rules.migration_probability(b.life_event_rates[self.life], self.engagement,
-                                                  b.migrate_engagement_power):
+                                                  b.migrate_engagement_power, self.roots, b.roots_move_factor):
                 m.apply("move", r, self)
             self.role_ended = bool(u[4] < m.role_end_probability)
 
@@ -108,7 +109,7 @@ class UrbanResident(mesa.Agent):
         flows = m.this_week.flows[self.region]
         if self.stage == rules.INDIFFERENT:
             donor = rules.donating(self.donor_until, m.week)
-            hazard = rules.passive_hazard(self.tied, self.frac, donor, p.targeting, p.donor_path, b)
+            hazard = rules.passive_hazard(self.aim, self.frac, donor, p.targeting, p.donor_path, b)
             prob = rules.conversion_probability(hazard, won["contact"], won["urban"], won["online"], p.entry_bar,
                                                 p.online_effect, b)
             if m.rng.random() < prob:
