@@ -134,6 +134,8 @@ class Week:
             return int(rules.match_seats(*self._match_args(region)))
         if kind == "move":
             return int(rules.move_seats(self.openings[region]))
+        if kind == "accompany":
+            return int(rules.accompany_seats(self.active_local[region], p.guide_accompany_capacity))
         raise ValueError(f"seat kind: {kind!r}; allowed: {', '.join(SEAT_KINDS)}")
 
     def limits(self, region: int) -> dict[str, bool]:

@@ -128,6 +128,10 @@ class RelationshipModel(WeeklyRun, mesa.Model):
         for r in range(self.cfg.regions.count):
             for kind in SEAT_KINDS:
                 self._award(kind, r)
+                if kind == "offline":  # first-time visitors ask for a local guide to come along
+                    for a in self.applications["offline"][r]:
+                        if a.won["offline"] and not a.visited:
+                            self.apply("accompany", r, a)
 
     def advance(self) -> None:
         """Urban residents apply the week: conversion, engagement, step up or drift down (ODD 7.4, 7.6)."""

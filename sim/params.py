@@ -182,6 +182,13 @@ class PolicyParams:
     guide_capacity_local: float = P(2.0, "matches/guide/week", 0, 10_000, "assumption",
                                     "fans a local guide can match to a local need per week",
                                     "地域側案内人の週当たりマッチング数")
+    guide_accompany_capacity: float = P(3.0, "first visits/guide/week", 0, 10_000,
+                                        f"assumption; local guides design the encounter of visitors and locals "
+                                        f"({S001}:77: 地域の人と関係人口の出会いの必然性をデザインする)",
+                                        "first-time program visitors a local guide can accompany per week "
+                                        "(introducing them to the people and 関わりしろ of the place)",
+                                        "地域側案内人が週に同行できる初訪問者数", plausible=(0.0, 10.0, "none to "
+                                        "about two a working day"))
     guide_roles_local: float = P(10.0, "roles/local guide", 0, 1_000_000, f"assumption; local guides unearth what a "
                                  f"region can offer and design programs ({S000}:946-950: 受入れ地域の掘り起こし、"
                                  f"プログラムの策定等) and plan encounters with 関わりしろ ({S001}:75)",
@@ -303,6 +310,9 @@ class BehaviourParams:
                             "online event, times online affinity", "ファンのオンライン参加希望")
     gain_offline: float = P(0.3, "0-1", 0, 1, "assumption", "engagement gain from an offline program",
                             "現地参加の効果")
+    gain_accompanied: float = P(0.2, "0-1", 0, 1, f"assumption; {S001}:77 (関係案内人 design the encounter "
+                                f"between locals and visitors)", "extra engagement gain of a first visit on which a "
+                                "local guide accompanies the visitor", "案内人同行による初訪問の効果")
     gain_urban: float = P(0.15, "0-1", 0, 1, "assumption", "engagement gain from an urban event",
                           "都市イベントの効果")
     gain_match: float = P(0.3, "0-1", 0, 1, "assumption", "engagement gain from a guide match to a local need",

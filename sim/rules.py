@@ -120,6 +120,12 @@ def contact_seats(active_urban_guides, capacity_urban, followup_share=0.0):
             - followup_seats(active_urban_guides, capacity_urban, followup_share))
 
 
+def accompany_seats(active_local_guides, capacity):
+    """First-time program visitors the local guides of a region can accompany this week (introducing them to
+    locals and to 関わりしろ, 001:77), rounded down."""
+    return np.floor(np.asarray(active_local_guides) * capacity + 1e-9).astype(np.int64)
+
+
 def followup_seats(active_urban_guides, capacity_urban, followup_share):
     """Fans the urban guides of a region can follow up this week (advice, introductions, matching in the
     city, 000:953): the share ``followup_share`` of their capacity, rounded down."""
@@ -224,15 +230,16 @@ def match_seats(n_local_guides, capacity_local, offline_participants, role_rate,
 
 
 LIMITS = ("program_places", "hosts", "urban_seats", "online_seats", "guide_time", "local_guides", "roles",
-          "openings")
+          "openings", "first_visits")
 
 
 def binding_limits(seats: dict, applicants: dict, places, hosting, offered, free) -> dict[str, bool]:
     """Which capacity limited a flow this week: a limit binds when more people applied than its seats
     allowed. Offline seats are limited by program places or by hosts (the smaller); matches by what
     local guides and programs offer or by free roles (the smaller); the other kinds by their own seats
-    (urban guides' time for contacts, openings for moves). Events bind only in weeks they are held and
-    full: that there is no event in a week is the calendar, not a capacity."""
+    (urban guides' time for contacts, openings for moves, local guides' time for first visits). Events
+    bind only in weeks they are held and full: that there is no event in a week is the calendar, not a
+    capacity."""
     short = {kind: applicants[kind] > seats[kind] for kind in seats}
     held = {"offline": places > 0, "urban": seats["urban"] > 0, "online": seats["online"] > 0}
     return {"program_places": bool(short["offline"] and held["offline"] and places <= hosting),
@@ -242,7 +249,8 @@ def binding_limits(seats: dict, applicants: dict, places, hosting, offered, free
             "guide_time": bool(short["contact"] or short["followup"]),
             "local_guides": bool(short["match"] and offered < free),
             "roles": bool(short["match"] and free <= offered),
-            "openings": bool(short["move"])}
+            "openings": bool(short["move"]),
+            "first_visits": bool(short["accompany"])}
 
 
 def move_seats(openings):
@@ -426,11 +434,12 @@ def match_holds_probability(skilled, skill_matching, skill_role_share):
 
 @register_jitable
 def engagement_gain(att_off, att_urb, att_on, matched, followed, frac_engaged, donor_active, online_effect,
-                    b: BehaviourParams):
-    """Share of the remaining distance to full engagement closed by this week's contacts."""
+                    b: BehaviourParams, accompanied=0):
+    """Share of the remaining distance to full engagement closed by this week's contacts (a first visit on
+    which a local guide came along closes more: ``accompanied``)."""
     g = (b.gain_offline * att_off + b.gain_urban * att_urb + online_effect * b.gain_offline * att_on
          + b.gain_match * matched + b.gain_followup * followed + b.gain_social * frac_engaged
-         + b.gain_donor * donor_active)
+         + b.gain_donor * donor_active + b.gain_accompanied * accompanied)
     return np.minimum(1.0, g)
 
 

@@ -43,11 +43,13 @@ COLUMNS: dict[str, tuple[str, str]] = {
                             "made ready"),
 }
 FLOWS = ("new_fans", "new_partners", "new_migrants", "dropouts", "roles_ended")  # the week's flow columns
-SEAT_KINDS = ("offline", "urban", "online", "contact", "followup", "match", "move")  # in the order they are allocated
+SEAT_KINDS = ("offline", "urban", "online", "contact", "followup", "match", "move", "accompany")  # in the order
+# they are allocated (first visits need the offline places given first)
 _SEAT_MEANING = {"offline": "offline program places", "urban": "urban event places",
                  "online": "online event places", "contact": "urban-guide contacts",
                  "followup": "urban-guide follow-ups of fans", "match": "fan-to-partner matches",
-                 "move": "moves (openings)"}
+                 "move": "moves (openings)",
+                 "accompany": "first program visits accompanied by a local guide"}
 for _k in SEAT_KINDS:
     COLUMNS[f"seats_{_k}"] = ("int64", f"{_SEAT_MEANING[_k]} available this week")
 for _k in SEAT_KINDS:
@@ -60,6 +62,7 @@ _LIMIT_MEANING = {
     "local_guides": "fans ready to become partners exceeded what local guides and programs offer",
     "roles": "fans ready to become partners exceeded the free partner roles (関わりしろ)",
     "openings": "partners wishing to move exceeded the openings (housing, jobs)",
+    "first_visits": "first-time program visitors exceeded what local guides can accompany",
 }
 for _k, _m in _LIMIT_MEANING.items():
     COLUMNS[f"bound_{_k}"] = ("bool", f"this limit bound this week: {_m}")

@@ -89,7 +89,7 @@ class UrbanWeek:
     passive: np.ndarray  # indifferent residents converting without contact this week
     ind_urban: np.ndarray  # indifferent residents wishing an urban event
     ind_online: np.ndarray  # indifferent residents wishing an online event
-    won: np.ndarray | None = None  # (6, len(eng)) offline, urban, online, matched, moves, followed up
+    won: np.ndarray | None = None  # (7, len(eng)) offline, urban, online, matched, moves, followed up, accompanied
     ind_won_urban: list[np.ndarray] | None = None
     ind_won_online: list[np.ndarray] | None = None
     contacted: list[np.ndarray] | None = None
@@ -134,6 +134,7 @@ class VectorizedEngine(WeeklyRun):
         self.aims = region_aims(cfg)  # targeted-outreach intensity of a tied person, per region
         self.attached = urban.roots | urban.theme  # already relates to the region (rules.entry_engagement)
         self.donor_until = urban.donor_until
+        self.visited = np.zeros(N, bool)  # took part in an offline program before (a first visit may be accompanied)
         self.deg = np.diff(self.csr.indptr[:N + 1]).astype(np.int32)
         self.engaged = kernels.engaged_people(self.stage, 8 * numba.get_num_threads())  # fans, partners (sorted)
         # locals, preallocated with room for births and migrants (grown by doubling when full)
@@ -218,7 +219,7 @@ class VectorizedEngine(WeeklyRun):
     def allocate(self) -> None:
         """Each region's seats, in the order of ODD section 3 step 4."""
         uw = self.uw
-        uw.won = np.zeros((6, uw.eng.size), bool)
+        uw.won = np.zeros((7, uw.eng.size), bool)
         uw.ind_won_urban, uw.ind_won_online, uw.contacted = [], [], []
         by_urban, by_online = _by_region(self.region[uw.ind_urban], self.R), _by_region(self.region[uw.ind_online],
                                                                                         self.R)
@@ -230,7 +231,7 @@ class VectorizedEngine(WeeklyRun):
         p, b = self.cfg.policy, self.cfg.behaviour
         uw, wk = self.uw, self.this_week
         assert uw.won is not None
-        att_off, att_urb, att_on, matched, moves, followed = uw.won
+        att_off, att_urb, att_on, matched, moves, followed, accompanied = uw.won
         taken = np.flatnonzero(matched)  # matches that hold (rules.match_holds_probability)
         matched[taken[self.uniforms("match_holds", uw.eng[taken])[0] >= rules.match_holds_probability(
             self.skilled[uw.eng[taken]], p.skill_matching, b.skill_role_share)]] = False
@@ -244,7 +245,8 @@ class VectorizedEngine(WeeklyRun):
         E, s_old = uw.eng, uw.stage_e
         donating = rules.donating(self.donor_until[E], self.week) & p.donor_path
         gain = rules.engagement_gain(att_off, att_urb, att_on, matched, followed, uw.exposure_e, donating,
-                                     p.online_effect, b)
+                                     p.online_effect, b, accompanied)
+        self.visited[E[att_off]] = True
         e_new = rules.engagement_update(uw.e_e, gain, b.engagement_decay).astype(np.float32)
         s_new = rules.next_stage(s_old, e_new, moves, matched, uw.role_end, b.fan_floor, b.partner_floor
                                  ).astype(np.int8)
@@ -358,7 +360,7 @@ class VectorizedEngine(WeeklyRun):
         partners, ``ind_*`` its indifferent residents wishing an urban or an online event."""
         p, b = self.cfg.policy, self.cfg.behaviour
         uw, wk = self.uw, self.this_week
-        assert uw.contacted is not None
+        assert uw.contacted is not None and uw.won is not None
         self._award("offline", r, in_r[uw.wish_offline[in_r]])
         self._award("urban", r, in_r[uw.wish_urban[in_r]], ind_urban)
         self._award("online", r, in_r[uw.wish_online[in_r]], ind_online)
@@ -371,6 +373,7 @@ class VectorizedEngine(WeeklyRun):
         self._award("match", r, cand, weights=rules.match_weight(self.skilled[uw.eng[cand]], p.skill_matching,
                                                                  b.skill_weight))
         self._award("move", r, in_r[uw.wish_move[in_r]])
+        self._award("accompany", r, in_r[uw.won[0, in_r] & ~self.visited[uw.eng[in_r]]])
 
     def _award(self, kind: str, r: int, eng_applicants: np.ndarray, ind_applicants: np.ndarray | None = None,
                weights: np.ndarray | None = None) -> None:
@@ -381,7 +384,7 @@ class VectorizedEngine(WeeklyRun):
         seats, agent_seats = self.agent_seats(kind, r)
         groups = [eng_applicants] if ind_applicants is None else [eng_applicants, ind_applicants]
         won = self._seats(kind, r, agent_seats, groups, [uw.eng[eng_applicants], *groups[1:]], weights)
-        row = {"offline": 0, "urban": 1, "online": 2, "match": 3, "move": 4, "followup": 5}[kind]
+        row = {"offline": 0, "urban": 1, "online": 2, "match": 3, "move": 4, "followup": 5, "accompany": 6}[kind]
         uw.won[row, won[0]] = True
         if kind == "urban":
             uw.ind_won_urban.append(won[1])  # type: ignore[union-attr]

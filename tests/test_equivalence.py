@@ -249,7 +249,8 @@ def expected_seats(eng, r: int, offline_won: int, stock: float) -> dict[str, int
             "contact": int(np.floor(wk.active_urban[r] * p.guide_capacity_urban + 1e-9)) - followups,
             "followup": followups,
             "match": int(max(0, min(offered, np.floor(roles + 1e-9) - wk.partners_start[r]))),
-            "move": int(np.floor(stock + 1e-9))}
+            "move": int(np.floor(stock + 1e-9)),
+            "accompany": int(np.floor(wk.active_local[r] * p.guide_accompany_capacity + 1e-9))}
 
 
 def check_allocation(eng, R: int, start: tuple, stock: np.ndarray) -> dict[str, int]:
@@ -279,6 +280,8 @@ def check_allocation(eng, R: int, start: tuple, stock: np.ndarray) -> dict[str, 
         m = wk.winners["match"][r]
         assert ((s[m] == rules.FAN) & (e[m] >= b.partner_threshold)).all()
         assert (s[wk.winners["move"][r]] == rules.PARTNER).all()
+        assert np.isin(wk.winners["accompany"][r], wk.winners["offline"][r]).all(), "accompanied without a visit"
+        assert wk.applicants["accompany"][r] <= wk.won("offline", r)
     return totals
 
 

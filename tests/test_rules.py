@@ -298,6 +298,7 @@ def test_guide_time_and_openings_bind_when_wishes_exceed_them():
     got = _limits(applicants={"contact": 11, "move": 11})
     assert got["guide_time"] and got["openings"]
     assert _limits(applicants={"followup": 11})["guide_time"]  # fans waiting for a follow-up: guide time too
+    assert _limits(applicants={"accompany": 11})["first_visits"] and not got["first_visits"]
     assert set(got) == set(rules.LIMITS)
 
 

@@ -48,6 +48,7 @@ class UrbanResident(mesa.Agent):
         self.stage = int(stage)
         self.engagement = float(engagement)
         self.member = bool(rules.registered(False, self.stage))
+        self.visited = False  # took part in an offline program before (a first visit may be accompanied)
         self.neighbours: list[mesa.Agent] = []
         self._clear_week()
 
@@ -122,7 +123,8 @@ class UrbanResident(mesa.Agent):
         gain = rules.engagement_gain(won["offline"], won["urban"], won["online"], matched, won["followup"],
                                      self.frac,
                                      rules.donating(self.donor_until, m.week) and p.donor_path,
-                                     p.online_effect, b)
+                                     p.online_effect, b, won["accompany"])
+        self.visited = self.visited or bool(won["offline"])
         self.engagement = float(rules.engagement_update(self.engagement, gain, b.engagement_decay))
         new = int(rules.next_stage(self.stage, self.engagement, won["move"], matched, self.role_ended,
                                    b.fan_floor, b.partner_floor))
