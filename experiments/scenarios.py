@@ -69,30 +69,21 @@ class BadArgument(Exception):
 
 @dataclass(frozen=True)
 class Scenario:
-    """A named scenario: the file stem of conf/scenario/<name>.yaml and its header's titles and source."""
+    """A named scenario and its header (``sim.scenarios.describe``): display names, descriptions, source."""
 
     name: str
+    name_en: str
+    name_ja: str
     en: str
     ja: str
     source: str
 
-    @property
-    def short_ja(self) -> str:
-        """The Japanese title without its parenthesised details."""
-        return re.split("[（：]", self.ja, maxsplit=1)[0].strip()
 
+def load_scenarios() -> dict[str, Scenario]:
+    """Every scenario of the catalogue (``sim.scenarios``) by name, sorted."""
+    from sim.scenarios import describe, list_scenarios
 
-def load_scenarios(folder: Path = CONF_DIR / "scenario") -> dict[str, Scenario]:
-    """Every scenario in ``folder`` by name (sorted), its titles and source read from the file's header
-    comments: the English title, the Japanese title, then ``# Source: ...``."""
-    out = {}
-    for path in sorted(folder.glob("*.yaml")):
-        lines = [ln[1:].strip() for ln in path.read_text(encoding="utf-8").splitlines() if ln.startswith("#")]
-        lines = [ln for ln in lines if ln and not ln.startswith("@package")]
-        source = next((ln.removeprefix("Source:").strip() for ln in lines if ln.startswith("Source:")), "")
-        titles = [ln for ln in lines if not ln.startswith("Source:")] + ["", ""]
-        out[path.stem] = Scenario(path.stem, titles[0], titles[1], source)
-    return out
+    return {name: Scenario(name, **describe(name)) for name in sorted(list_scenarios())}
 
 
 def engines(folder: Path = CONF_DIR / "engine") -> tuple[str, ...]:
@@ -230,7 +221,7 @@ def table_rows(comparison: pd.DataFrame, scenarios: Mapping[str, Scenario]) -> l
     rows = []
     for r in comparison.to_dict("records"):
         sc = scenarios.get(r["scenario"])
-        cells = [f"`{r['scenario']}` {sc.short_ja}" if sc else f"`{r['scenario']}`"]
+        cells = [f"`{r['scenario']}` {sc.name_ja}" if sc else f"`{r['scenario']}`"]
         for m in METRICS:
             cells.append(_cell(r[m], r[f"{m}_lo"], r[f"{m}_hi"], yen=m == "cost_yen"))
         for unit in PER_UNIT:
@@ -310,7 +301,7 @@ def render(comparison: pd.DataFrame, metrics: pd.DataFrame, settings: Settings,
     for name in dict.fromkeys([BASELINE, *comparison["scenario"]]):
         sc = scenarios.get(name)
         if sc is not None:
-            parts.append(f"- `{name}` — {sc.en} / {sc.ja} — Source: {sc.source}")
+            parts.append(f"- `{name}` {sc.name_en} / {sc.name_ja} — {sc.en} / {sc.ja} — Source: {sc.source}")
     return "\n".join(parts) + "\n"
 
 
