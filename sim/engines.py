@@ -56,6 +56,8 @@ class Week:
     openings: np.ndarray  # openings stock per region at the start of the week
     houses: np.ndarray  # openings the vacant-house programme adds this week, per region (rules.vacant_houses)
     scale: int = 1  # real urban residents per simulated one (population.scale)
+    budget: np.ndarray = field(default_factory=lambda: np.ones(0))  # share of each region's funded plan its
+    # budget pays for (params.budget_share; 1: the whole plan)
     rc: list[Config] = field(default_factory=list)  # each region's configuration (params.region_config)
     willing: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # willing hosts per region
     seats: dict[str, np.ndarray] = field(default_factory=dict)
@@ -66,10 +68,10 @@ class Week:
     @classmethod
     def start(cls, t: int, rc: list[Config], active_urban: np.ndarray, active_local: np.ndarray,
               locals_start: np.ndarray, partners_start: np.ndarray, skilled_partners_start: np.ndarray,
-              openings: np.ndarray, scale: int = 1) -> Week:
-        """A new week's context: each region's calendar of ``t`` (``rc``: the regions' configurations) and
-        the given start-of-week counts (partners and skilled partners of simulated residents, each standing
-        for ``scale`` people) and openings."""
+              openings: np.ndarray, scale: int = 1, budget: np.ndarray | None = None) -> Week:
+        """A new week's context: each region's calendar of ``t`` (``rc``: the regions' configurations, their plans
+        cut to their budgets, ``budget`` the share paid for) and the given start-of-week counts (partners and
+        skilled partners of simulated residents, each standing for ``scale`` people) and openings."""
         n_regions = len(rc)
         events = np.array([rules.events_held(t, c.policy) for c in rc], dtype=np.int64).reshape(n_regions, 3)
         houses = np.array([rules.vacant_houses(t, c.policy.vacant_houses_per_year, c.policy.funding_years)
@@ -77,7 +79,8 @@ class Week:
         wk = cls(t, events, np.asarray(active_urban, np.int64), np.asarray(active_local, np.int64),
                  np.asarray(locals_start, np.int64), np.asarray(partners_start, np.int64) * scale,
                  np.asarray(skilled_partners_start, np.int64) * scale, np.array(openings, dtype=float), houses,
-                 scale, list(rc))
+                 scale, np.ones(n_regions) if budget is None else np.asarray(budget, dtype=float))
+        wk.rc = list(rc)
         wk.willing = np.zeros(n_regions, np.int64)
         wk.flows = np.zeros((n_regions, len(FLOWS)), np.int64)
         for kind in SEAT_KINDS:
@@ -143,7 +146,9 @@ class Week:
         return rules.binding_limits({k: self.seats[k][region] for k in SEAT_KINDS},
                                     {k: self.applicants[k][region] for k in SEAT_KINDS},
                                     *rules.offline_seat_limits(*self._offline_args(region)),
-                                    *rules.match_seat_limits(*self._match_args(region)))
+                                    *rules.match_seat_limits(*self._match_args(region)),
+                                    budget_cut=bool(self.budget[region] < 1.0
+                                                    and rules.funded(self.t, self.rc[region].policy.funding_years)))
 
     def activity(self, region: int) -> dict:
         """The week's activity columns of the table for ``region`` (``sim.table.ACTIVITY``, seats,
@@ -158,6 +163,7 @@ class Week:
                     **{f"applicants_{k}": int(self.applicants[k][region]) for k in SEAT_KINDS},
                     **{f"bound_{k}": v for k, v in self.limits(region).items()},
                     active_guides=active, vacant_houses=float(self.houses[region]),
+                    budget_share=float(self.budget[region]),
                     willing_hosts=int(self.willing[region]),
                     participants=won["offline"] + won["urban"] + won["online"],
                     offline_participants=won["offline"], online_participants=won["online"],

@@ -16,7 +16,7 @@ from sim import rules
 from sim.agents import Guide, LocalResident, UrbanResident
 from sim.engines import NEW_MIGRANTS, SEAT_KINDS, Week, WeeklyRun
 from sim.network import build_graph, sample
-from sim.params import Config, region_configs
+from sim.params import Config, budget_shares, region_configs
 from sim.population import draw_guides, draw_locals, draw_urban, new_locals_hosting, region_aims
 from sim.streams import Draws, streams
 from sim.table import Recorder
@@ -44,7 +44,8 @@ class RelationshipModel(WeeklyRun, mesa.Model):
         self.draws = Draws(cfg.seed)
         super().__init__(rng=self.draws.generator(0, "mesa"))
         self.cfg = cfg
-        self.rc = region_configs(cfg)  # each region's configuration (the regions table applied)
+        self.rc = region_configs(cfg)  # each region's configuration (the regions table applied, plans cut to budgets)
+        self.budget = np.asarray(budget_shares(cfg))  # share of each region's funded plan its budget pays for
         self.week = 0
         urban = draw_urban(cfg, rngs["population"])
         self.aims = region_aims(cfg)
@@ -109,7 +110,7 @@ class RelationshipModel(WeeklyRun, mesa.Model):
                 partners_start[0, a.region] += 1
                 partners_start[1, a.region] += a.skilled and skill_matching
         self.wk = Week.start(self.week, self.rc, active[0], active[1], locals_start, partners_start[0],
-                             partners_start[1], np.asarray(self.openings), self.cfg.population.scale)
+                             partners_start[1], np.asarray(self.openings), self.cfg.population.scale, self.budget)
         self.applications: dict[str, list[list[UrbanResident]]] = {k: [[] for _ in range(R)] for k in SEAT_KINDS}
         self.app_weights: dict[str, list[list[float]]] = {k: [[] for _ in range(R)] for k in SEAT_KINDS}
         self.arrivals: list[UrbanResident] = []

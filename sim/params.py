@@ -259,6 +259,14 @@ class PolicyParams:
                                       "空き家による受け皿づくり（年）",
                                       plausible=(0, 10, "none to ten houses a year, about twice the default region's "
                                                         "own openings"))
+    budget_yen_per_year: float = P(0.0, "yen/region/year", 0, 1e13,
+                                   "a municipality's own figure (no seed gives one); 0: no cap, the plan is paid as "
+                                   "set",
+                                   "public money a region sets aside a year for this work; when its funded plan (paid "
+                                   "guides, events, vacant houses) costs more, every funded item is cut by the same "
+                                   "share to fit (rules.budget_share)", "年間予算（0は上限なし）",
+                                   plausible=(0.0, 1e9, "no cap to ¥10億 a year (model projects: 2.5億円 for "
+                                                        f"16 bodies, {S000}:333-335)"))
 
 
 @dataclass
@@ -475,13 +483,14 @@ REGION_KEYS = {
     "urban_events_per_year": "policy.urban_events_per_year",
     "online_events_per_year": "policy.online_events_per_year",
     "vacant_houses_per_year": "policy.vacant_houses_per_year",
+    "budget": "policy.budget_yen_per_year",
 }
 REGION_NAMES = ("name", "name_ja")  # the text keys of a row
 
 
-def region_config(cfg: Config, r: int) -> Config:
-    """The configuration as seen by region ``r``: row ``r`` of ``regions.table`` applied over the declared
-    values (``cfg`` itself when the table is empty). Only the groups a row changes are copied."""
+def _row_config(cfg: Config, r: int) -> Config:
+    """Row ``r`` of ``regions.table`` applied over the declared values (``cfg`` itself when the table is
+    empty). Only the groups a row changes are copied."""
     from dataclasses import replace
 
     if not cfg.regions.table:
@@ -495,9 +504,45 @@ def region_config(cfg: Config, r: int) -> Config:
     return replace(cfg, **{g: replace(getattr(cfg, g), **kv) for g, kv in changes.items()})
 
 
+def budget_share(cfg: Config, r: int) -> float:
+    """Share of region ``r``'s funded plan (its row applied) that its yearly budget pays for
+    (``rules.budget_share``; 1 with no budget cap)."""
+    from sim import rules
+
+    rc = _row_config(cfg, r)
+    p = rc.policy
+    planned = rules.planned_yearly_cost(p.guides, p.offline_programs_per_year, p.urban_events_per_year,
+                                        p.online_events_per_year, p.vacant_houses_per_year, rc.costs)
+    return float(rules.budget_share(p.budget_yen_per_year, planned))
+
+
+def region_config(cfg: Config, r: int) -> Config:
+    """The configuration as seen by region ``r``: its row of ``regions.table`` applied over the declared
+    values, and its funded plan cut to its yearly budget (``budget_share``, ``rules.within_budget``)."""
+    from dataclasses import replace
+
+    from sim import rules
+
+    rc = _row_config(cfg, r)
+    share = budget_share(cfg, r)
+    if share >= 1.0:
+        return rc
+    p = rc.policy
+    guides, per_year = rules.within_budget(p.guides, (p.offline_programs_per_year, p.urban_events_per_year,
+                                                      p.online_events_per_year, p.vacant_houses_per_year), share)
+    cut = replace(p, guides=guides, offline_programs_per_year=per_year[0], urban_events_per_year=per_year[1],
+                  online_events_per_year=per_year[2], vacant_houses_per_year=per_year[3])
+    return replace(rc, policy=cut)
+
+
 def region_configs(cfg: Config) -> list[Config]:
     """``region_config`` of every region, in region order."""
     return [region_config(cfg, r) for r in range(cfg.regions.count)]
+
+
+def budget_shares(cfg: Config) -> list[float]:
+    """``budget_share`` of every region, in region order."""
+    return [budget_share(cfg, r) for r in range(cfg.regions.count)]
 
 
 def region_values(cfg: Config, key: str) -> list[Any]:

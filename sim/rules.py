@@ -230,16 +230,18 @@ def match_seats(n_local_guides, capacity_local, offline_participants, role_rate,
 
 
 LIMITS = ("program_places", "hosts", "urban_seats", "online_seats", "guide_time", "local_guides", "roles",
-          "openings", "first_visits")
+          "openings", "first_visits", "budget")
 
 
-def binding_limits(seats: dict, applicants: dict, places, hosting, offered, free) -> dict[str, bool]:
+def binding_limits(seats: dict, applicants: dict, places, hosting, offered, free, *,
+                   budget_cut=False) -> dict[str, bool]:
     """Which capacity limited a flow this week: a limit binds when more people applied than its seats
     allowed. Offline seats are limited by program places or by hosts (the smaller); matches by what
     local guides and programs offer or by free roles (the smaller); the other kinds by their own seats
     (urban guides' time for contacts, openings for moves, local guides' time for first visits). Events
     bind only in weeks they are held and full: that there is no event in a week is the calendar, not a
-    capacity."""
+    capacity. The budget binds while funded in a region whose yearly budget pays for only part of its plan
+    (``budget_cut``)."""
     short = {kind: applicants[kind] > seats[kind] for kind in seats}
     held = {"offline": places > 0, "urban": seats["urban"] > 0, "online": seats["online"] > 0}
     return {"program_places": bool(short["offline"] and held["offline"] and places <= hosting),
@@ -250,7 +252,8 @@ def binding_limits(seats: dict, applicants: dict, places, hosting, offered, free
             "local_guides": bool(short["match"] and offered < free),
             "roles": bool(short["match"] and free <= offered),
             "openings": bool(short["move"]),
-            "first_visits": bool(short["accompany"])}
+            "first_visits": bool(short["accompany"]),
+            "budget": bool(budget_cut)}
 
 
 def move_seats(openings):
@@ -529,6 +532,26 @@ def weekly_benefits(donors, offline_participants, partners, c: CostParams) -> tu
 def donors_active(donor_weeks, week):
     """Donors still donating in ``week`` (``donating``), from their lapse weeks sorted ascending."""
     return len(donor_weeks) - np.searchsorted(donor_weeks, week, side="right")
+
+
+def planned_yearly_cost(guides, offline_per_year, urban_per_year, online_per_year, houses_per_year, c: CostParams):
+    """Public yen a year of a region's funded plan: its guides, the events it plans and the vacant houses it
+    makes ready (what ``weekly_cost`` spends over a funded year)."""
+    return (guides * c.guide_year_yen + offline_per_year * c.offline_program_yen + urban_per_year * c.urban_event_yen
+            + online_per_year * c.online_event_yen + houses_per_year * c.vacant_house_yen)
+
+
+def budget_share(budget, planned):
+    """Share of a region's funded plan its yearly budget pays for: 1 with no cap (a budget of 0) or a plan
+    within it, else budget / planned. A municipality fits its plan to its budget by cutting every funded item by
+    the same share (an assumption: no seed says how plans are cut)."""
+    return 1.0 if budget <= 0 or planned <= budget else float(budget) / float(planned)
+
+
+def within_budget(guides, per_year, share):
+    """The funded plan cut to ``share``: whole guides (FTE) rounded down, so the plan stays within the budget,
+    and each yearly number of events and vacant houses times ``share``."""
+    return int(np.floor(guides * share + 1e-9)), tuple(float(n) * share for n in per_year)
 
 
 def weekly_cost(paid_guides, offline_paid, urban_paid, online_paid, c: CostParams, houses=0.0):

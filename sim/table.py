@@ -39,6 +39,8 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "guide_contacts": ("int64", "indifferent people contacted by urban guides"),
     "matches": ("int64", "fans matched to a local need (become partners)"),
     "vacant_houses": ("float64", "openings the vacant-house programme added this week (空き家, paid while funded)"),
+    "budget_share": ("float64", "share of the region's funded plan (guides, events, vacant houses) its yearly budget "
+                                "pays for: 1 the whole plan (no cap, or within budget); 0 at step 0"),
     "cost_yen": ("float64", "public yen spent this week on paid guides, the events held and the vacant houses "
                             "made ready"),
 }
@@ -63,6 +65,7 @@ _LIMIT_MEANING = {
     "roles": "fans ready to become partners exceeded the free partner roles (関わりしろ)",
     "openings": "partners wishing to move exceeded the openings (housing, jobs)",
     "first_visits": "first-time program visitors exceeded what local guides can accompany",
+    "budget": "the yearly budget paid for only part of the funded plan (guides, events, vacant houses cut to fit)",
 }
 for _k, _m in _LIMIT_MEANING.items():
     COLUMNS[f"bound_{_k}"] = ("bool", f"this limit bound this week: {_m}")
@@ -103,7 +106,8 @@ def totals(df: pd.DataFrame) -> pd.DataFrame:
     return df.groupby("step", as_index=False).agg(agg)
 
 
-ACTIVITY = ("guide_utilisation", "active_guides", "paid_guides", "vacant_houses", "willing_hosts", "participants",
+ACTIVITY = ("guide_utilisation", "active_guides", "paid_guides", "vacant_houses", "budget_share", "willing_hosts",
+            "participants",
             "offline_participants", "online_participants", "guide_contacts", "matches",
             *(f"{what}_{k}" for what in ("seats", "applicants") for k in SEAT_KINDS), *LIMIT_COLUMNS)
 

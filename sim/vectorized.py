@@ -34,7 +34,7 @@ import numpy as np
 from sim import kernels, rules
 from sim.engines import Week, WeeklyRun
 from sim.network_csr import bernoulli_positions, build_csr
-from sim.params import BehaviourParams, Config, region_configs, region_values
+from sim.params import BehaviourParams, Config, budget_shares, region_configs, region_values
 from sim.population import draw_guides, draw_locals, draw_urban, new_locals_hosting, region_aims
 from sim.streams import Draws, streams
 from sim.table import Recorder
@@ -115,7 +115,8 @@ class VectorizedEngine(WeeklyRun):
         from sim.config import validate
 
         self.cfg = validate(cfg)
-        self.rc = region_configs(cfg)  # each region's configuration (the regions table applied)
+        self.rc = region_configs(cfg)  # each region's configuration (the regions table applied, plans cut to budgets)
+        self.budget = np.asarray(budget_shares(cfg))  # share of each region's funded plan its budget pays for
         rngs = streams(cfg.seed)
         self.draws = Draws(cfg.seed)
         p, b, g = cfg.policy, cfg.behaviour, cfg.regions
@@ -209,7 +210,7 @@ class VectorizedEngine(WeeklyRun):
                              np.bincount(self.g_region[active & (self.g_side == 1)], minlength=R),
                              self.loc_count.copy(), self.stage_counts[:, rules.PARTNER].copy(),
                              skilled_partners, self.openings,
-                             self.cfg.population.scale)
+                             self.cfg.population.scale, self.budget)
 
     def decide(self) -> None:
         """Locals draw willingness to host, exit and ageing; then urban residents draw their wishes."""
