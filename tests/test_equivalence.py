@@ -38,13 +38,13 @@ ENGINES = ("mesa", "vectorized")
 # stresses. Two guides per region give each region one urban and one local guide.
 CONFIGS: dict[str, list[str]] = {  # two_towns first: planted bugs in per-region values fail there soonest
     "two_towns": ["regions=two_towns", "population.urban=600", "population.initial_partner_share=0.01",
-                  "behaviour.life_event_rates=[0.4,0.4,0.4,0.4]"],  # regions that differ (the regions table)
+                  "behaviour.life_event_rates=[0.4,0.4,0.4,0.4]", "population.roots_share=0.5",
+                  "behaviour.roots_move_factor=4"],  # regions that differ (the regions table)
     "three_regions": ["regions=three", "population.urban=600", "population.locals_per_region=200",
                       "policy.guides=2", "policy.offline_programs_per_year=20", "regions.key_person_share=0.3",
                       "population.initial_partner_share=0.01", "regions.openings_per_1000_locals=30",
                       "behaviour.life_event_rates=[0.4,0.4,0.4,0.4]", "regions.migrant_leave_rate=1.0",
-                      "policy.vacant_houses_per_year=10", "population.roots_share=0.5",
-                      "behaviour.roots_move_factor=4"],
+                      "policy.vacant_houses_per_year=10"],
     "cliff_online": ["population.urban=400", "population.locals_per_region=300", "policy.guides=3",
                      "policy.funding_years=1", "policy.offline_programs_per_year=4",
                      "policy.online_events_per_year=26", "population.initial_partner_share=0.02",
