@@ -79,8 +79,7 @@ class Week:
         wk = cls(t, events, np.asarray(active_urban, np.int64), np.asarray(active_local, np.int64),
                  np.asarray(locals_start, np.int64), np.asarray(partners_start, np.int64) * scale,
                  np.asarray(skilled_partners_start, np.int64) * scale, np.array(openings, dtype=float), houses,
-                 scale, np.ones(n_regions) if budget is None else np.asarray(budget, dtype=float))
-        wk.rc = list(rc)
+                 scale, np.ones(n_regions) if budget is None else np.asarray(budget, dtype=float), list(rc))
         wk.willing = np.zeros(n_regions, np.int64)
         wk.flows = np.zeros((n_regions, len(FLOWS)), np.int64)
         for kind in SEAT_KINDS:
