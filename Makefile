@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: run test test-slow lint bench docs scenarios experiment compare clean
+.PHONY: run test test-slow lint bench docs scenarios experiment compare validate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ experiment: $(STAMP)
 ## named scenarios side by side with paired replicates (ARGS="baseline guides_high funding_cliff --replicates 10")
 compare: $(STAMP)
 	$(BIN)/python -m sim.compare $(ARGS)
+
+## the model beside the survey's figures: docs/VALIDATION.md (ARGS="--seeds 5 ...")
+validate: $(STAMP)
+	$(BIN)/python -m sim.validate $(ARGS)
 
 ## regenerate the parameter table of docs/ODD.md from sim/params.py
 docs: $(STAMP)

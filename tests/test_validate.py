@@ -1,0 +1,88 @@
+"""The validation report (sim.validate): targets that cite their seed lines, the model's survey shares read
+at the right week over every region, and a report whose numbers come from the runs."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pytest
+
+from sim import simulate
+from sim import validate as v
+from sim.table import STAGE_COLUMNS, SURVEY_COLUMNS
+
+from .test_scenarios import SEEDS_DIR
+
+TINY = ["population.scale=5000", "population.urban=46780000"]  # 9,356 simulated residents for the 46.78M
+
+
+def test_targets_cite_existing_seed_lines_and_use_survey_columns():
+    configuration, targets = v.load_targets()
+    assert "regions=japan" in configuration and len(targets) >= 6
+    for t in targets:
+        assert set(t.columns) <= set(SURVEY_COLUMNS) and 0 < t.value < 100 and t.tolerance > 0
+        cited = re.findall(r"(\d{3}_[0-9a-f]{16}\.txt):(\d+)", t.source)
+        assert cited, t.source
+        if SEEDS_DIR.is_dir():
+            for file, line in cited:
+                assert int(line) <= len((SEEDS_DIR / file).read_text(encoding="utf-8").splitlines())
+    assert sum(t.value for t in targets if t.name != "visiting_relationship_population") < 100  # rows left out
+
+
+def _table() -> pd.DataFrame:
+    """Two regions at weeks 0, 52 and 60: the survey columns change only at the yearly surveys."""
+    rows = []
+    for step, scale in ((0, 1), (52, 2), (60, 3)):
+        for region in (0, 1):
+            row = {"step": step, "region": region, **dict.fromkeys(STAGE_COLUMNS, 0)}
+            row["indifferent"] = 100 * (region + 1)
+            row.update({c: (i + 1) * scale * (region + 1) for i, c in enumerate(SURVEY_COLUMNS)})
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def test_shares_are_read_at_the_last_yearly_survey_over_every_region():
+    _, targets = v.load_targets()
+    shares = v.national_shares(_table(), targets)
+    # week 52: region 0 has survey columns 2, 4, 6, ... and region 1 twice that; 300 residents in all
+    col = {c: 3 * 2 * (i + 1) for i, c in enumerate(SURVEY_COLUMNS)}
+    for t in targets:
+        assert shares[t.name] == pytest.approx(100 * sum(col[c] for c in t.columns) / 300)
+
+
+def test_the_report_shows_each_target_beside_the_runs_and_says_it_is_not_calibrated(tmp_path, capsys):
+    out = tmp_path / "VALIDATION.md"
+    assert v.main(["--seeds", "2", "--steps", "52", "--out", str(out), *TINY]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1] == str(out)
+    text = out.read_text(encoding="utf-8")
+    configuration, targets = v.load_targets()
+    assert "not calibrated" in text
+    got = [v.national_shares(simulate([*configuration, "run.steps=52", f"seed={s}", "run.plot=false", *TINY]).table,
+                             targets) for s in (1, 2)]
+    for t in targets:
+        mean = (got[0][t.name] + got[1][t.name]) / 2
+        row = next(line for line in text.splitlines() if line.startswith(f"| {t.name} "))
+        assert f"| {t.value:.1f} | {mean:.2f} [" in row, (row, mean)
+        assert ("| yes |" in row) == (abs(mean - t.value) <= t.tolerance)
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--seeds", "0"], ["seeds", "'0'"]),
+    (["population.urbn=5"], ["population.urbn"]),
+])
+def test_bad_input_is_one_line_and_status_2(tmp_path, capsys, argv, words):
+    out = tmp_path / "V.md"
+    assert v.main([*argv, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and all(w in err for w in words), err
+    assert not out.exists()
+
+
+def test_a_wrong_targets_file_names_the_key(tmp_path, capsys):
+    bad = tmp_path / "targets.yaml"
+    bad.write_text("national:\n  targets:\n    - {name: x, name_ja: x, value: 1, tolerance: 1, columns: [survey_nope],"
+                   " source: s}\n", encoding="utf-8")
+    assert v.main(["--targets", str(bad), "--out", str(tmp_path / "V.md")]) == 2
+    err = capsys.readouterr().err
+    assert "national.targets[0].columns" in err and "survey_nope" in err
