@@ -86,3 +86,30 @@ def test_a_wrong_targets_file_names_the_key(tmp_path, capsys):
     assert v.main(["--targets", str(bad), "--out", str(tmp_path / "V.md")]) == 2
     err = capsys.readouterr().err
     assert "national.targets[0].columns" in err and "survey_nope" in err
+
+
+def test_programs_read_their_own_region_at_their_week():
+    programs = v.load_programs()
+    assert {p.region for p in programs} <= {"hida_like", "kashiwazaki_like", "kimotsuki_like"}
+    names = ["hida_like", "kashiwazaki_like", "kimotsuki_like", "other_regions"]
+    table = pd.DataFrame([{"step": s, "region": r, "members": 1000 * s + r} for s in (104, 156, 520)
+                          for r in range(4)])
+    got = v.program_members(table, names, programs)
+    for p in programs:
+        assert got[p.name] == 1000 * p.week + names.index(p.region)
+    with pytest.raises(v.ConfigError, match="is not a row of the regions table; allowed: a, b"):
+        v.program_members(table, ["a", "b"], programs)
+
+
+def test_the_report_lists_each_program_beside_the_runs(tmp_path):
+    out = tmp_path / "VALIDATION.md"
+    assert v.main(["--seeds", "1", "--steps", "156", "--out", str(out), *TINY]) == 0
+    text = out.read_text(encoding="utf-8")
+    configuration, _ = v.load_targets()
+    res = simulate([*configuration, "run.steps=156", "seed=1", "run.plot=false", *TINY])
+    names = [r["name"] for r in res.config.regions.table]
+    got = v.program_members(res.table, names, v.load_programs())
+    for p in v.load_programs():
+        row = next(line for line in text.splitlines() if line.startswith(f"| {p.name} "))
+        if p.week <= 156:
+            assert f"| {got[p.name]:,.0f} [" in row, (row, got[p.name])
