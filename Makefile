@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: run test test-slow lint bench docs scenarios experiment compare validate clean
+.PHONY: run test test-slow lint bench docs scenarios experiment compare validate calibrate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,10 @@ compare: $(STAMP)
 ## the model beside the survey's figures: docs/VALIDATION.md (ARGS="--seeds 5 ...")
 validate: $(STAMP)
 	$(BIN)/python -m sim.validate $(ARGS)
+
+## fit the free parameters to the targets: sim/calibration/ (ARGS="--simulations 256 --jobs 2 ...")
+calibrate: $(STAMP)
+	$(BIN)/python -m sim.calibrate $(ARGS)
 
 ## regenerate the parameter table of docs/ODD.md from sim/params.py
 docs: $(STAMP)

@@ -54,6 +54,7 @@ __all__ = ["Comparison", "Request", "compare", "experiment", "main", "parse_args
 
 PROG = "python -m sim.compare"
 DEFAULT_OUT = Path("results/compare")
+POSTERIOR = Path(__file__).resolve().parent / "calibration" / "posterior.parquet"  # python -m sim.calibrate
 DEFAULT_REPLICATES = 10
 DEFAULT_SEED = 1
 LANGS = ("ja", "en")
@@ -85,6 +86,7 @@ class Request:
     out: Path = DEFAULT_OUT
     name: str | None = None
     lang: str = "ja"
+    posterior: Path | None = None  # posterior draws (sim.calibrate): replicate k runs with draw k
 
     @property
     def folder_name(self) -> str:
@@ -94,6 +96,8 @@ class Request:
             return self.name
         settings = {"scenarios": self.scenarios, "replicates": self.replicates, "seed": self.seed,
                     "engine": self.engine, "overrides": self.overrides}
+        if self.posterior is not None:  # other draws are other runs
+            settings["posterior"] = hashlib.sha256(Path(self.posterior).read_bytes()).hexdigest()
         digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:8]
         names = re.sub(r"[^A-Za-z0-9_.-]", "_", "-".join(s.replace("+", ".") for s in self.scenarios))
         return f"{names[:80]}-{digest}"
@@ -132,6 +136,38 @@ def experiment(req: Request) -> Experiment:
     return ex.parse(text, source=PROG, default_name=req.folder_name)
 
 
+def draw_overrides(path: str | Path, n: int) -> list[list[str]]:
+    """The first ``n`` posterior draws of ``path`` (a random sample from the posterior, so any ``n`` of them are
+    too) as Hydra overrides; too few draws or a file that cannot be read is a ``CompareError``."""
+    import pandas as pd
+
+    try:
+        draws = pd.read_parquet(path)
+    except (OSError, ValueError) as exc:
+        raise CompareError(f"--posterior: {str(path)!r} cannot be read ({type(exc).__name__}); allowed: a "
+                           "posterior.parquet written by python -m sim.calibrate") from None
+    if len(draws) < n:
+        raise CompareError(f"--replicates: {n} with --posterior {str(path)!r}; allowed: at most {len(draws)} (its "
+                           "draws)")
+    return [[f"{k}={float(v):.10g}" for k, v in row.items()] for row in draws.head(n).to_dict("records")]
+
+
+def experiments(req: Request) -> list[Experiment]:
+    """The experiments of a comparison: one; with a posterior, one per draw k (its parameters added to the
+    overrides, one replicate with replicate k's seed), so that replicate k of every scenario shares draw k and
+    its random numbers, and intervals include parameter uncertainty as well as chance."""
+    from dataclasses import replace
+
+    from sim.experiment import replicate_seeds
+
+    if req.posterior is None:
+        return [experiment(req)]
+    draws = draw_overrides(req.posterior, req.replicates)
+    return [experiment(replace(req, overrides=(*req.overrides, *o), replicates=1, seed=seed, posterior=None,
+                               name=f"draw{k:03d}"))
+            for k, (o, seed) in enumerate(zip(draws, replicate_seeds(req.seed, req.replicates)))]
+
+
 def check(req: Request) -> None:
     """Compose every scenario with the overrides and the engine (ConfigError, one line, naming the key) and
     check that the results folder can be written (OutputError), before anything runs."""
@@ -147,18 +183,35 @@ def compare(req: Request, *, jobs: int | None = None, progress: bool = False,
             force: bool = False) -> Comparison:
     """Run what is missing of the comparison ``req`` (``jobs`` processes, default the cores), then write the
     table and the figure into its folder; return them. Failed runs raise RuntimeError (one line each)."""
+    import pandas as pd
+
     from sim import experiment as ex
     from sim.io import atomic_write
 
     check(req)
-    exp = experiment(req)
-    report = ex.run(exp, out=req.out, jobs=jobs, progress=progress, force=force)
-    if report.failed:
-        raise RuntimeError("; ".join(f"run {rid} failed: {error}" for rid, error in report.failed))
-    frame = ex.load(exp, out=req.out)
+    if req.posterior is None:
+        exp = experiment(req)
+        report = ex.run(exp, out=req.out, jobs=jobs, progress=progress, force=force)
+        if report.failed:
+            raise RuntimeError("; ".join(f"run {rid} failed: {error}" for rid, error in report.failed))
+        frame = ex.load(exp, out=req.out)
+    else:  # one experiment per draw, under <folder>/draws; replicate k is draw k
+        draws_out = req.out / req.folder_name / "draws"
+        frames, reports = [], []
+        for k, exp in enumerate(experiments(req)):
+            rep = ex.run(exp, out=draws_out, jobs=jobs, progress=progress, force=force)
+            if rep.failed:
+                raise RuntimeError("; ".join(f"run {rid} failed: {error}" for rid, error in rep.failed))
+            frames.append(ex.load(exp, out=draws_out).assign(replicate=k))
+            reports.append(rep)
+        frame = pd.concat(frames, ignore_index=True)
+        report = ex.Report(req.folder_name, req.out / req.folder_name, sum(r.total for r in reports),
+                           sum(r.done_before for r in reports), sum(r.ran for r in reports), [],
+                           sum(r.seconds for r in reports))
     metrics = per_run(frame)
     table = summarise(metrics, req.scenarios, req.lang)
     folder = report.folder
+    folder.mkdir(parents=True, exist_ok=True)
     atomic_write(folder / "comparison.csv", lambda p: table.to_csv(p, index=False))
     atomic_write(folder / "comparison.parquet", lambda p: table.to_parquet(p, index=False))
     plot(trajectories(frame), req.scenarios, folder / "trajectories.png", req.lang, req.replicates)
@@ -373,6 +426,9 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--name", default=None, help="the comparison's folder name (default: scenarios and a hash of "
                                                  "the settings)")
     ap.add_argument("--force", action="store_true", help="with --name: discard runs of other settings")
+    ap.add_argument("--posterior", nargs="?", const=str(POSTERIOR), default=None, metavar="DRAWS",
+                    help="run replicate k with posterior draw k (default file sim/calibration/posterior.parquet): "
+                         "intervals include parameter uncertainty")
     ap.add_argument("--lang", type=_choice(lambda: LANGS), default="ja",
                     help="labels of the table and figure: ja (default) or en")
     ap.add_argument("--progress", type=_choice(lambda: ("auto", "on", "off")), default="auto",
@@ -407,8 +463,11 @@ def parse_args(argv: Sequence[str]) -> tuple[Request, argparse.Namespace]:
     if ns.name is not None and not NAME_RE.fullmatch(ns.name):
         raise CompareError(f"--name: {ns.name!r} is not allowed; allowed: letters, digits, '_', '-' or '.', "
                            "starting with a letter or digit")
+    posterior = Path(ns.posterior) if ns.posterior is not None else None
+    if posterior is not None:
+        check_overrides([*overrides, *draw_overrides(posterior, ns.replicates)[0]])
     req = Request(scenarios=tuple(scenarios), replicates=ns.replicates, seed=ns.seed, engine=ns.engine,
-                  overrides=tuple(overrides), out=Path(ns.out), name=ns.name, lang=ns.lang)
+                  overrides=tuple(overrides), out=Path(ns.out), name=ns.name, lang=ns.lang, posterior=posterior)
     return req, ns
 
 
@@ -438,9 +497,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         term = isinstance(exc, ex.Terminated)
         kept = ""
         if req is not None:
-            st = ex.status(experiment(req), out=req.out)
-            kept = f": {len(st.done)} of {len(st.done) + len(st.missing)} runs done and kept; run the same " \
-                   "command again to resume"
+            out = req.out if req.posterior is None else req.out / req.folder_name / "draws"
+            states = [ex.status(e, out=out) for e in experiments(req)]
+            done, missing = sum(len(st.done) for st in states), sum(len(st.missing) for st in states)
+            kept = f": {done} of {done + missing} runs done and kept; run the same command again to resume"
         print(f"{PROG}: {'terminated' if term else 'interrupted'}{kept}", file=sys.stderr)
         return 128 + (signal.SIGTERM if term else signal.SIGINT)
     finally:

@@ -254,11 +254,15 @@ class WeeklyRun:
 
     def survey(self) -> np.ndarray:
         """Simulated urban residents of each region by the 2020 survey's type of relation (R, types of
-        ``rules.RELATION_TYPES``), visits counted over the past year of offline seats won."""
+        ``rules.RELATION_TYPES``), visits counted over the past year of offline seats won, and of the other
+        fans those who visited on their own (``rules.visited_on_own``, each fan's own draw of the survey)."""
         region, stage, donor_until, roots = self.urban_people()
         visited = np.zeros(region.size, bool)
         for ids in self._visits:
             visited[ids] = True
+        others = np.flatnonzero((stage == rules.FAN) & ~visited)
+        visited[others] = rules.visited_on_own(self.uniforms("own_visit", others)[0],
+                                               self.cfg.behaviour.own_visit_share)
         kind = rules.relation_type(stage, visited, rules.donating(donor_until, self.week), roots)
         n = len(rules.RELATION_TYPES)
         R = self.cfg.regions.count

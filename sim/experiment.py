@@ -666,11 +666,9 @@ def execute(task: Task) -> Outcome:
     """Run one task and write its file; a failure inside the run is reported, not raised (the other runs go
     on), as one line. Interrupts (KeyboardInterrupt) propagate and leave no file."""
     from sim import simulate
+    from sim.parallel import limit_threads
 
-    if task.threads:  # several runs side by side: each on its share of the cores, not all of them
-        import numba
-
-        numba.set_num_threads(max(1, min(task.threads, getattr(numba.config, "NUMBA_NUM_THREADS", 1))))
+    limit_threads(task.threads)  # several runs side by side: each on its share of the cores, not all of them
     r = task.run
     t0 = time.perf_counter()
     try:

@@ -23,6 +23,15 @@ def spread(func: Callable[..., T], calls: Sequence[tuple[Any, ...]], jobs: int,
     yield from parallel(delayed(func)(*args) for args in calls)
 
 
+def limit_threads(threads: int | None) -> None:
+    """Let numba's parallel loops in this process use ``threads`` cores (None: leave numba's default, every
+    core): processes running side by side each take their share instead of all competing for every core."""
+    if threads:
+        import numba
+
+        numba.set_num_threads(max(1, min(threads, getattr(numba.config, "NUMBA_NUM_THREADS", 1))))
+
+
 def cores() -> int:
     """The cores this process may run on (its CPU affinity): the default number of processes."""
     try:

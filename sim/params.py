@@ -310,6 +310,12 @@ class BehaviourParams:
     apply_online_indifferent: float = P(0.002, "probability/week", 0, 1, "assumption",
                                         "wish of an indifferent person to attend an online event, times online "
                                         "affinity and outreach weight", "無関心層のオンライン参加希望")
+    own_visit_share: float = P(0.77, "share/year", 0, 1, f"{S000}:1544-1557: (4.0% + 4.9%) / (4.0% + 4.9% + "
+                               "2.6%), the visiting share of relationship people who neither contribute nor work "
+                               "there; calibration candidate", "share of fans who took part in no program of their "
+                               "region in the past year but visited it on their own (参加・交流型, 趣味・消費型 "
+                               "outside programs), drawn at each yearly survey: it sets the survey's rows only",
+                               "ファンの自主的な訪問の割合（年）")
     apply_offline: float = P(0.15, "probability/week", 0, 1, "assumption", "wish of a fan to attend an offline "
                              "program (partners: twice), times (1 - remoteness)", "ファンの現地参加希望")
     apply_urban: float = P(0.05, "probability/week", 0, 1, "assumption", "wish of a fan or partner to attend an "

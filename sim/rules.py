@@ -508,6 +508,14 @@ RELATION_TYPES = ("contribution", "exchange", "non_visiting", "roots_only", "no_
 CONTRIBUTION, EXCHANGE, NON_VISITING, ROOTS_ONLY, NO_RELATION, MOVED = range(len(RELATION_TYPES))
 
 
+def visited_on_own(u, own_visit_share):
+    """Whether a fan who won no program seat in the past year visited the region on their own (趣味・消費型,
+    参加・交流型 outside programs: most of the survey's visiting relationship people, 000:1544-1557), from the
+    fan's uniform ``u`` of the yearly survey. Own visits are not simulated week by week: their effect on
+    engagement is inside the net decay of engagement without contact; they set the survey's rows."""
+    return np.asarray(u) < own_visit_share
+
+
 def relation_type(stage, visited_within_year, donating_now, roots):
     """Each urban resident's relation to its region in the rows of the 2020 survey of the three metro areas
     (000:1536-1571): a partner contributes to the region's projects (直接寄与型, 000:1582-1585; with

@@ -25,7 +25,7 @@ import numpy as np
 
 STREAMS = ("population", "network", "dynamics")
 PURPOSES = ("mesa", "advance", "decide_locals", "decide_urban", "exposure", "seats", "seat_rounding", "contacts",
-            "match_holds", "conversion", "births", "newcomers", "migrant_ties")
+            "match_holds", "conversion", "births", "newcomers", "migrant_ties", "own_visit")
 _PURPOSE = {name: i for i, name in enumerate(PURPOSES)}
 
 

@@ -73,7 +73,7 @@ LIMIT_COLUMNS = tuple(f"bound_{k}" for k in _LIMIT_MEANING)
 COLUMNS["donors"] = ("int64", "urban residents of this region's pool still donating (ふるさと納税-like)")
 _SURVEY_MEANING = {  # rules.relation_type; the 2020 survey's rows (000:1536-1571)
     "contribution": "partners: 直接寄与型 (with 就労型)",
-    "exchange": "fans who took part in a program here in the past year: 参加・交流型 (with 趣味・消費型)",
+    "exchange": "fans who visited in the past year, in a program or on their own: 参加・交流型, 趣味・消費型",
     "non_visiting": "other fans, and donors: 非訪問系 (ふるさと納税 etc.)",
     "roots_only": "people with roots (ゆかり) and no other relation: 地縁・血縁",
     "no_relation": "everyone else of the region's pool: 特定の地域と関わりのない人",

@@ -31,11 +31,12 @@ def test_donors_active_counts_those_still_giving():
 @pytest.mark.parametrize("engine", ["mesa", "vectorized"])
 def test_survey_counts_everyone_once_and_exchange_is_last_years_visitors(engine):
     """Three regions, 120 weeks: at each yearly survey the five rows and the migrants add up to the region's
-    pool; partners are the contribution row; fans split into visitors and non-visitors, and the visitors are
-    exactly the fans who won an offline seat of their region in the 52 weeks before."""
+    pool; partners are the contribution row; fans split into visitors and non-visitors, and with no own visits
+    (tests/test_own_visits.py has those) the visitors are exactly the fans who won an offline seat of their
+    region in the 52 weeks before."""
     cfg = compose(["regions=three", "population.urban=900", "population.locals_per_region=300", "run.steps=120",
                    "policy.donor_path=true", "population.initial_fan_share=0.1", f"engine={engine}", "seed=4",
-                   "policy.offline_programs_per_year=40", "run.progress=off"])
+                   "policy.offline_programs_per_year=40", "run.progress=off", "behaviour.own_visit_share=0"])
     eng = build_engine(cfg)  # records week 0
     winners: list[np.ndarray] = []
     for _ in range(104):

@@ -113,3 +113,50 @@ def test_the_report_lists_each_program_beside_the_runs(tmp_path):
         row = next(line for line in text.splitlines() if line.startswith(f"| {p.name} "))
         if p.week <= 156:
             assert f"| {got[p.name]:,.0f} [" in row, (row, got[p.name])
+
+
+def test_the_report_validates_a_calibration_beside_the_defaults(tmp_path):
+    """With a calibration file, the report has a second table from runs with its overrides, the method's
+    coverage, each free parameter pinned or loose by the width of its interval, and the pairwise figure."""
+    import numpy as np
+    import yaml
+
+    cal = tmp_path / "cal"
+    cal.mkdir()
+    free = [{"key": "behaviour.broadcast_hazard", "prior": {"low": 0.0001, "high": 0.0016, "scale": "log"},
+             "median": 0.0008, "interval_90": [0.0007, 0.0009]},  # a small share of the prior: pinned
+            {"key": "population.roots_share", "prior": {"low": 0.02, "high": 0.3, "scale": "linear"},
+             "median": 0.1, "interval_90": [0.03, 0.28]}]  # most of it: loose
+    doc = {"provenance": {"date": "2026-01-01", "command": "python -m sim.calibrate", "targets": "targets.yaml",
+                          "configuration": ["population=three_metros"], "weeks": 520, "method": "NPE",
+                          "simulations": 10, "held_out_for_coverage": 4, "seed": 1, "coverage_90": 0.875,
+                          "coverage_90_by_parameter": {"behaviour.broadcast_hazard": 1.0,
+                                                       "population.roots_share": 0.75},
+                          "code": {"version": "0.1.0"}},
+           "overrides": ["behaviour.broadcast_hazard=0.0008", "population.roots_share=0.1"], "free": free}
+    (cal / "calibrated.yaml").write_text(yaml.safe_dump(doc), encoding="utf-8")
+    rng = np.random.default_rng(1)
+    pd.DataFrame({"behaviour.broadcast_hazard": rng.uniform(7e-4, 9e-4, 200),
+                  "population.roots_share": rng.uniform(0.03, 0.28, 200)}).to_parquet(cal / "posterior.parquet")
+    out = tmp_path / "VALIDATION.md"
+    assert v.main(["--seeds", "1", "--steps", "52", "--out", str(out), "--calibration", str(cal / "calibrated.yaml"),
+                   *TINY]) == 0
+    text = out.read_text(encoding="utf-8")
+    assert "87.5%" in text and "## Calibrated values" in text
+    assert re.search(r"`behaviour.broadcast_hazard`.*pinned", text)
+    assert re.search(r"`population.roots_share`.*loose", text)
+    assert (tmp_path / "calibration_pairs.png").stat().st_size > 5000
+    configuration, targets = v.load_targets()
+    res = simulate([*configuration, "run.steps=52", "seed=1", "run.plot=false", *TINY, *doc["overrides"]])
+    kin = v.national_shares(res.table, targets)["kin_visits"]
+    calibrated = text.split("## Calibrated values")[1]
+    row = next(line for line in calibrated.splitlines() if line.startswith("| kin_visits "))
+    assert f"| {kin:.2f} [" in row, (row, kin)
+
+
+def test_a_file_that_is_not_a_calibration_is_one_line(tmp_path, capsys):
+    bad = tmp_path / "calibrated.yaml"
+    bad.write_text("overrides: []\n", encoding="utf-8")
+    assert v.main(["--calibration", str(bad), "--out", str(tmp_path / "V.md")]) == 2
+    assert "not a calibration" in capsys.readouterr().err
+    assert not (tmp_path / "V.md").exists()
