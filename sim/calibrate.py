@@ -99,7 +99,7 @@ class Spec:
 
 def load_spec(path: str | Path = SPEC) -> Spec:
     """The calibration file ``path``; a wrong key, bound or parameter is a ``ConfigError`` naming it."""
-    from sim.config import check_value, leaf_fields
+    from sim.config import check_value, is_parameter
 
     path = Path(path)
     doc = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -116,8 +116,9 @@ def load_spec(path: str | Path = SPEC) -> Spec:
             raise ConfigError(f"{where}: keys {sorted(row) if isinstance(row, dict) else row!r}; allowed: exactly "
                               f"{', '.join(sorted(keys))}")
         key, prior = row["key"], row["prior"]
-        if key not in leaf_fields():
-            raise ConfigError(f"{where}.key: {key!r}; allowed: a parameter key such as behaviour.engagement_decay")
+        if not isinstance(key, str) or not is_parameter(key):
+            raise ConfigError(f"{where}.key: {key!r}; allowed: a parameter key such as behaviour.engagement_decay "
+                              "or a regions-table row's key such as regions.table.0.attraction")
         if (not isinstance(prior, dict) or set(prior) - {"low", "high", "scale"} or not {"low", "high"} <= set(prior)
                 or prior.get("scale", "log") not in ("log", "linear")):
             raise ConfigError(f"{where}.prior: {prior!r}; allowed: {{low: a, high: b, scale: log|linear}}")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import numbers
 import os
+import re
 import typing
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -232,6 +233,15 @@ def _is_real(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
+ROW_KEY = re.compile(r"regions\.table\.(\d+)\.(\w+)")  # a regions-table row's key set from the command line
+
+
+def is_parameter(key: str) -> bool:
+    """Whether ``key`` names a value a run takes: a declared parameter or a key of a regions-table row
+    (``regions.table.<row>.<key>``, the row counted from 0)."""
+    return key in leaf_fields() or bool(ROW_KEY.fullmatch(key))
+
+
 def check_value(key: str, value: Any) -> Any:
     """Check one parameter value against its declaration; return it converted to the declared type.
 
@@ -239,6 +249,9 @@ def check_value(key: str, value: Any) -> Any:
     where the declared range has no upper bound (a NaN compares false with both ends of any range).
     """
     fields_ = leaf_fields()
+    row = ROW_KEY.fullmatch(key)
+    if row:  # one key of one row of the regions table: regions.table.2.attraction=0.05
+        return check_table([{row.group(2): value}], first=int(row.group(1)))[0][row.group(2)]
     if key not in fields_:
         group, _, leaf = key.rpartition(".")
         known = [k.rpartition(".")[2] for k in fields_ if k.rpartition(".")[0] == group]
@@ -384,15 +397,16 @@ def _get(cfg: Config, key: str) -> Any:
     return obj
 
 
-def check_table(rows: Any) -> list[dict[str, Any]]:
+def check_table(rows: Any, first: int = 0) -> list[dict[str, Any]]:
     """Check the rows of ``regions.table``: each a mapping of known keys (``params.REGION_KEYS``, ``name``,
-    ``name_ja``) to values allowed for the key it overrides; return them converted. Errors name the row."""
+    ``name_ja``) to values allowed for the key it overrides; return them converted. Errors name the row
+    (counted from ``first``: the rows given may be part of a table)."""
     allowed_keys = ", ".join((*params.REGION_NAMES, *params.REGION_KEYS))
     if not isinstance(rows, list | tuple):
         raise ConfigError(f"regions.table: {_show(rows)} is not allowed; allowed: a list of rows, each a mapping "
                           f"of {allowed_keys}")
     out = []
-    for i, row in enumerate(rows):
+    for i, row in enumerate(rows, start=first):
         where = f"regions.table[{i}]"
         if not isinstance(row, Mapping):
             raise ConfigError(f"{where}: {_show(row)} is not allowed; allowed: a mapping of {allowed_keys}")

@@ -216,10 +216,20 @@ def _calibration_section(cal: dict[str, Any], screening: pd.DataFrame | None, fi
 
 
 def _ja(key: str) -> str:
-    from sim.params import iter_params
+    """The Japanese name of a parameter (of the declared key for a regions-table row's key)."""
+    from sim.config import ROW_KEY
+    from sim.params import REGION_KEYS, iter_params
 
     leaves = dict(iter_params())
+    row = ROW_KEY.fullmatch(key)
+    if row and row.group(2) in REGION_KEYS:
+        return f"{_ja(REGION_KEYS[row.group(2)])}（表の{row.group(1)}行）"
     return str(leaves[key].metadata.get("ja", "")) if key in leaves else ""
+
+
+def _short(key: str) -> str:
+    """A parameter's last part, with the row for a regions-table row's key (table.0.attraction)."""
+    return key.removeprefix("regions.") if key.startswith("regions.table.") else key.split(".")[-1]
 
 
 def pairs_figure(draws: pd.DataFrame, path: str | Path) -> Path:
@@ -245,9 +255,9 @@ def pairs_figure(draws: pd.DataFrame, path: str | Path) -> Path:
             else:
                 ax.set_visible(False)
             if i == d - 1:
-                ax.set_xlabel(("log10 " if logs[j] else "") + f"{_ja(kj)}\n{kj.split('.')[-1]}", fontsize=7)
+                ax.set_xlabel(("log10 " if logs[j] else "") + f"{_ja(kj)}\n{_short(kj)}", fontsize=7)
             if j == 0 and i > 0:
-                ax.set_ylabel(("log10 " if logs[i] else "") + f"{_ja(ki)}\n{ki.split('.')[-1]}", fontsize=7)
+                ax.set_ylabel(("log10 " if logs[i] else "") + f"{_ja(ki)}\n{_short(ki)}", fontsize=7)
             ax.tick_params(labelsize=6)
     fig.suptitle("事後分布 posterior (sim.calibrate)")
     fig.tight_layout()
