@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: run test test-slow lint bench docs scenarios experiment compare validate calibrate clean
+.PHONY: run test test-slow lint bench docs scenarios experiment compare validate calibrate app animate browser clean
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,9 +18,23 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/python -m sim $(ARGS)
 
-## lint, types, then the test suite (what CI runs)
-test: lint
-	$(BIN)/python -m pytest -q -n auto --dist loadgroup --durations=15
+## lint, types, then the test suite (what CI runs), the workshop page's tests in Debian's headless Chromium
+test: lint browser
+	KANKEI_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q -n auto --dist loadgroup --durations=15
+
+## Debian's Chromium for the browser tests (never a browser download); apt-get, with sudo unless root
+browser:
+	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+	@chromium --version
+
+## the workshop page on localhost (ARGS="--port 8765"); works offline
+app: $(STAMP)
+	$(BIN)/python -m sim.app $(ARGS)
+
+## a run as an animated GIF or MP4 for slides (ARGS="scenario=guides_high --out results/guides_high.gif")
+animate: $(STAMP)
+	$(BIN)/python -m sim.animate $(ARGS)
 
 ## the slow statistical and large-population checks
 test-slow: $(STAMP)

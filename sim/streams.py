@@ -25,7 +25,8 @@ import numpy as np
 
 STREAMS = ("population", "network", "dynamics")
 PURPOSES = ("mesa", "advance", "decide_locals", "decide_urban", "exposure", "seats", "seat_rounding", "contacts",
-            "match_holds", "conversion", "births", "newcomers", "migrant_ties", "own_visit")
+            "match_holds", "conversion", "births", "newcomers", "migrant_ties", "own_visit",
+            "view")  # "view": the workshop picture's sample and layout (sim.workshop), never the dynamics
 _PURPOSE = {name: i for i, name in enumerate(PURPOSES)}
 
 
