@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: run test test-slow lint bench docs scenarios experiment compare validate calibrate app animate browser clean
+.PHONY: run test test-slow lint bench docs scenarios experiment compare validate calibrate app animate report browser clean
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(STAMP): pyproject.toml
@@ -31,6 +31,10 @@ browser:
 ## the workshop page on localhost (ARGS="--port 8765"); works offline
 app: $(STAMP)
 	$(BIN)/python -m sim.app $(ARGS)
+
+## the planner's report, HTML and PDF (ARGS="baseline guides_high funding_cliff --lang ja"); needs make browser
+report: $(STAMP) browser
+	$(BIN)/python -m sim.report $(ARGS)
 
 ## a run as an animated GIF or MP4 for slides (ARGS="scenario=guides_high --out results/guides_high.gif")
 animate: $(STAMP)

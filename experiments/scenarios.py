@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from sim.paired import LEVEL, LIMIT_PREFIX, METRICS, PER_UNIT, compare, levels, metrics_of
+from sim.paired import LEVEL, LIMIT_PREFIX, METRICS, PER_UNIT, TABLE_METRICS, compare, levels, metrics_of
 from sim.parallel import cores, spread
 
 if TYPE_CHECKING:  # pandas, scipy and the model are imported when needed: bad arguments are refused at once
@@ -212,7 +212,7 @@ def limits_text(shares: Mapping[str, float], min_share: float = MIN_SHARE) -> st
 
 def header_row() -> list[str]:
     """The table's column headers, English and Japanese."""
-    return (["scenario シナリオ"] + [f"Δ {en} {ja}" for en, ja, _ in METRICS.values()]
+    return (["scenario シナリオ"] + [f"Δ {METRICS[m][0]} {METRICS[m][1]}" for m in TABLE_METRICS]
             + [f"{en} {ja}" for en, ja in PER_UNIT.values()] + ["limits that bound 制約となった上限"])
 
 
@@ -222,7 +222,7 @@ def table_rows(comparison: pd.DataFrame, scenarios: Mapping[str, Scenario]) -> l
     for r in comparison.to_dict("records"):
         sc = scenarios.get(r["scenario"])
         cells = [f"`{r['scenario']}` {sc.name_ja}" if sc else f"`{r['scenario']}`"]
-        for m in METRICS:
+        for m in TABLE_METRICS:
             cells.append(_cell(r[m], r[f"{m}_lo"], r[f"{m}_hi"], yen=m == "cost_yen"))
         for unit in PER_UNIT:
             key = f"per_{unit.removesuffix('s')}"
@@ -253,7 +253,7 @@ def render(comparison: pd.DataFrame, metrics: pd.DataFrame, settings: Settings,
     base = levels(metrics, BASELINE)
     extra = (f"; extra overrides: `{' '.join(s.overrides)}`" if s.overrides else "")
     lvl = ", ".join(f"{en} {fmt_yen(base[m], signed=False) if m == 'cost_yen' else fmt_count(base[m], False)}"
-                    for m, (en, _, _) in METRICS.items())
+                    for m, en in ((m, METRICS[m][0]) for m in TABLE_METRICS))
     pct = f"{LEVEL:.0%}"
     fixed = (metrics.groupby("scenario")["cost_yen"].nunique() == 1).all()
     fixed_cost = (" Public cost is the same for every seed of a scenario here (it follows the calendar and "

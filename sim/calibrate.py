@@ -149,8 +149,9 @@ def load_spec(path: str | Path = SPEC) -> Spec:
 
 
 def target_set(spec: Spec) -> tuple[list[Target], list[Program]]:
-    """The national and program targets the spec fits."""
-    return load_targets(spec.targets)[1], load_programs(spec.targets)
+    """The national and program targets the spec fits (national ones marked ``not_fitted`` left out: the
+    validation report shows them and says why)."""
+    return [t for t in load_targets(spec.targets)[1] if not t.not_fitted], load_programs(spec.targets)
 
 
 def summaries(table: pd.DataFrame, region_names: Sequence[str], targets: Sequence[Target],
@@ -438,8 +439,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(atomic_write(Path(args.out) / "screening.csv", lambda p: res.to_csv(p, index=False)))
         return 0
     result = fit(spec, args.simulations, args.sbc_cases, args.seed, jobs, args.overrides)
-    command = " ".join([PROG, *argv]) if argv else PROG
-    path = write(result, args.out, command, args.simulations)
+    shown = [a for i, a in enumerate(argv) if a != "--out" and (i == 0 or argv[i - 1] != "--out")
+             and not a.startswith("--out=")]  # where the files go does not change them
+    path = write(result, args.out, " ".join([PROG, *shown]), args.simulations)
     print(f"coverage of nominal 90% intervals: {result.coverage:.1%} over {result.hits.shape[0]} held-out cases "
           f"x {len(spec.free)} parameters")
     print(path)

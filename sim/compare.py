@@ -62,7 +62,8 @@ FILES = ("comparison.csv", "comparison.parquet", "trajectories.png")
 # keys the command's own arguments set: an override may not set them as well
 ARG_KEYS = {"scenario": "the scenario arguments", "seed": "--seed", "engine": "--engine"}
 # outcome -> +1 if more is better, -1 if less is better (limit shares have no better side)
-BETTER = {"fans": 1, "partners": 1, "members": 1, "migrants": 1, "local_population": 1, "cost_yen": -1}
+BETTER = {"fans": 1, "partners": 1, "members": 1, "migrants": 1, "local_population": 1, "cost_yen": -1,
+          "key_host_burden": -1, "donations_yen": 1, "visitor_spending_yen": 1, "volunteer_days": 1}
 PER_UNIT_KEYS = {"partners": "cost_per_partner", "migrants": "cost_per_migrant"}
 COLUMNS = ("scenario", "outcome", "label", "better", "replicates", "mean", "mean_lo", "mean_hi", "diff", "diff_lo",
            "diff_hi", "beats")
@@ -116,6 +117,7 @@ class Comparison:
     table: pd.DataFrame
     metrics: pd.DataFrame
     report: Report
+    trajectories: pd.DataFrame | None = None  # ``trajectories`` of the runs
 
 
 # ------------------------------------------------------------------------------------------ the runs
@@ -214,8 +216,9 @@ def compare(req: Request, *, jobs: int | None = None, progress: bool = False,
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write(folder / "comparison.csv", lambda p: table.to_csv(p, index=False))
     atomic_write(folder / "comparison.parquet", lambda p: table.to_parquet(p, index=False))
-    plot(trajectories(frame), req.scenarios, folder / "trajectories.png", req.lang, req.replicates)
-    return Comparison(folder, table, metrics, report)
+    traj = trajectories(frame)
+    plot(traj, req.scenarios, folder / "trajectories.png", req.lang, req.replicates)
+    return Comparison(folder, table, metrics, report, traj)
 
 
 def per_run(frame: pd.DataFrame) -> pd.DataFrame:
@@ -324,9 +327,11 @@ TEXT = {
 }
 
 
-def plot(traj: pd.DataFrame, scenarios: Sequence[str], path: str | Path, lang: str, replicates: int) -> Path:
+def plot(traj: pd.DataFrame, scenarios: Sequence[str], path: str | Path, lang: str, replicates: int,
+         names: dict[str, str] | None = None) -> Path:
     """PNG of each curve over the years, one line (mean) and band (95% interval) per scenario, written
-    atomically; labels in ``lang``, with the Japanese font of ``sim.report``."""
+    atomically; labels in ``lang``, with the Japanese font of ``sim.report``; ``names``: each scenario's
+    display name (default: its name)."""
     from sim.params import STAGES, STAGES_JA
     from sim.report import pyplot, save_png
 
@@ -344,7 +349,7 @@ def plot(traj: pd.DataFrame, scenarios: Sequence[str], path: str | Path, lang: s
             t = traj.loc[traj["scenario"] == name]
             years = t["step"] / 52
             colour = f"C{i % 10}"
-            ax.plot(years, t[curve] / scale, color=colour, label=name)
+            ax.plot(years, t[curve] / scale, color=colour, label=(names or {}).get(name, name))
             ax.fill_between(years, t[f"{curve}_lo"] / scale, t[f"{curve}_hi"] / scale, color=colour, alpha=0.2,
                             linewidth=0)
         ax.set_title(titles[curve])

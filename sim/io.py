@@ -16,7 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 # The files of a run folder (sim.Result.save); a folder holding nothing else may be replaced by a new run.
-RUN_FILES = frozenset({"table.parquet", "config.yaml", "ladder.png", "run.json"})
+RUN_FILES = frozenset({"table.parquet", "config.yaml", "ladder.png", "run.json",  # a run (sim.Result.save)
+                       "report.html", "report.pdf", "results.csv", "runs.csv"})  # a report (sim.planner)
 STAGING_SUFFIX = ".partial"
 
 

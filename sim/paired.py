@@ -9,7 +9,8 @@ bootstrap, and ``compare`` puts them together per scenario. Shared by ``experime
 (docs/SCENARIOS.md), ``sim.compare`` and ``sim.experiment``.
 
 Only the per-week table's columns ``step``, ``fan``, ``partner``, ``members``, ``new_migrants``,
-``local_population``, ``cost_yen`` and every ``bound_*`` column are read, so new columns in later model
+``local_population``, ``cost_yen``, ``key_host_burden``, ``donations_yen``, ``visitor_spending_yen``,
+``volunteer_days`` and every ``bound_*`` column are read, so new columns in later model
 versions change nothing.
 """
 
@@ -38,7 +39,16 @@ METRICS: dict[str, tuple[str, str, str]] = {
     "migrants": ("migrants", "移住者", "moves over the whole run (sum of the weekly new migrants)"),
     "local_population": ("local population", "地域人口", "local residents at the final week"),
     "cost_yen": ("public cost", "公費", "public yen spent over the whole run"),
+    "key_host_burden": ("host burden (key persons)", "受け入れ負担（キーパーソン）",
+                        "the key persons' hosting burden (0-1), mean over the run's weeks and regions"),
+    "donations_yen": ("donations", "寄附額", "yen donated over the whole run"),
+    "visitor_spending_yen": ("visitor spending", "訪問者の消費額", "yen program participants spent in the regions "
+                             "over the whole run"),
+    "volunteer_days": ("volunteer days", "ボランティア日数", "days partners gave the regions over the whole run"),
 }
+# the outcomes of docs/SCENARIOS.md's table (the ladder, local population and cost; benefits and burden are in
+# the planner's report)
+TABLE_METRICS = ("fans", "partners", "members", "migrants", "local_population", "cost_yen")
 PER_UNIT = {"partners": ("cost per added partner", "パートナー1人増当たり公費"),
             "migrants": ("cost per added migrant", "移住者1人増当たり公費")}
 LIMIT_PREFIX = "bound_"
@@ -46,7 +56,8 @@ LIMIT_PREFIX = "bound_"
 
 def metrics_of(table: pd.DataFrame) -> dict[str, float]:
     """One run's metrics from its per-week table: final fans, partners, members and local population, the
-    run's migrants (sum of the weekly ``new_migrants``) and public cost (sum of ``cost_yen``), and for each
+    run's migrants (sum of the weekly ``new_migrants``) and public cost (sum of ``cost_yen``), the key
+    persons' mean hosting burden, the benefits (donations, visitor spending, volunteer days), and for each
     limit (every ``bound_*`` column) the share of weeks after step 0 in which it bound in any region."""
     from sim.table import totals
 
@@ -54,7 +65,10 @@ def metrics_of(table: pd.DataFrame) -> dict[str, float]:
     last = tot.iloc[-1]
     out = {"fans": float(last["fan"]), "partners": float(last["partner"]), "members": float(last["members"]),
            "migrants": float(tot["new_migrants"].sum()), "local_population": float(last["local_population"]),
-           "cost_yen": float(tot["cost_yen"].sum())}
+           "cost_yen": float(tot["cost_yen"].sum()),
+           "key_host_burden": float(table.loc[table["step"] > 0, "key_host_burden"].mean())
+           if (table["step"] > 0).any() else 0.0,
+           **{c: float(tot[c].sum()) for c in ("donations_yen", "visitor_spending_yen", "volunteer_days")}}
     limits = sorted(c for c in table.columns if c.startswith(LIMIT_PREFIX))
     weekly = table.loc[table["step"] > 0].groupby("step")[limits].any()  # any region, per week
     for c in limits:

@@ -12,6 +12,7 @@ report says how far the declared defaults are from the survey, not that they fit
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,8 +35,8 @@ PROG = "python -m sim.validate"
 
 @dataclass(frozen=True)
 class Target:
-    """One survey share: its value and tolerance (percentage points), the table columns that make it, and
-    the seed line it comes from."""
+    """One survey share: its value and tolerance (percentage points), the table columns that make it, the
+    seed line it comes from, and why it is left out of the fit (``not_fitted``; empty: fitted)."""
 
     name: str
     name_ja: str
@@ -43,6 +44,7 @@ class Target:
     tolerance: float
     columns: tuple[str, ...]
     source: str
+    not_fitted: str = ""
 
 
 @dataclass(frozen=True)
@@ -96,14 +98,15 @@ def load_targets(path: str | Path = TARGETS) -> tuple[list[str], list[Target]]:
     for i, row in enumerate(national["targets"]):
         where = f"national.targets[{i}]"
         keys = {"name", "name_ja", "value", "tolerance", "columns", "source"}
-        if not isinstance(row, dict) or set(row) != keys:
+        if not isinstance(row, dict) or not keys <= set(row) <= keys | {"not_fitted"}:
             raise ConfigError(f"{where}: keys {sorted(row) if isinstance(row, dict) else row!r}; "
-                              f"allowed: exactly {', '.join(sorted(keys))}")
+                              f"allowed: exactly {', '.join(sorted(keys))}, and not_fitted (why) if it is not fitted")
         unknown = [c for c in row["columns"] if c not in SURVEY_COLUMNS]
         if unknown:
             raise ConfigError(f"{where}.columns: {unknown!r}; allowed: {', '.join(SURVEY_COLUMNS)}")
         targets.append(Target(str(row["name"]), str(row["name_ja"]), float(row["value"]), float(row["tolerance"]),
-                              tuple(row["columns"]), " ".join(str(row["source"]).split())))
+                              tuple(row["columns"]), " ".join(str(row["source"]).split()),
+                              " ".join(str(row.get("not_fitted", "")).split())))
     return [str(o) for o in national.get("configuration", [])], targets
 
 
@@ -132,18 +135,40 @@ def run_national(configuration: Sequence[str], targets: Sequence[Target], seeds:
     return pd.DataFrame(rows)
 
 
-def _tables(results: pd.DataFrame, targets: Sequence[Target], programs: Sequence[Program]) -> tuple[list[str], int]:
-    """The national and program tables of one set of runs, and how many targets they meet."""
-    lines = ["| target 目標 | survey 調査 (%) | model モデル (%) mean [min, max] | residual 差 (pt) "
-             "| tolerance 許容 (pt) | pass 合否 | source 出典 |", "|:---|---:|---:|---:|---:|:---:|:---|"]
-    passed = 0
+def judge(results: pd.DataFrame, targets: Sequence[Target], programs: Sequence[Program]) -> list[dict[str, Any]]:
+    """Each target of one set of runs: its kind (national share or program), value, the model's mean, min and
+    max over seeds, residual (national: points; program: ratio) and whether it passes its tolerance."""
+    out: list[dict[str, Any]] = []
     for t in targets:
         v = results.loc[results["target"] == t.name, "value"]
         residual = float(v.mean()) - t.value
-        ok = abs(residual) <= t.tolerance
-        passed += ok
-        lines.append(f"| {t.name} {t.name_ja} | {t.value:.1f} | {v.mean():.2f} [{v.min():.2f}, {v.max():.2f}] | "
-                     f"{residual:+.2f} | ±{t.tolerance:.1f} | {'yes' if ok else '**no**'} | {t.source} |")
+        out.append({"kind": "national", "name": t.name, "name_ja": t.name_ja, "value": t.value,
+                    "mean": float(v.mean()), "min": float(v.min()), "max": float(v.max()), "residual": residual,
+                    "tolerance": t.tolerance, "pass": bool(abs(residual) <= t.tolerance), "fitted": not t.not_fitted,
+                    "source": t.source})
+    for p in programs:
+        v = results.loc[results["target"] == p.name, "value"]
+        ratio = float(v.mean()) / p.value
+        out.append({"kind": "program", "name": p.name, "name_ja": p.name_ja, "value": p.value,
+                    "mean": float(v.mean()), "min": float(v.min()), "max": float(v.max()), "residual": ratio,
+                    "tolerance": p.tolerance, "pass": bool(abs(ratio - 1.0) <= p.tolerance), "fitted": True,
+                    "source": p.source})
+    return out
+
+
+def _tables(results: pd.DataFrame, targets: Sequence[Target], programs: Sequence[Program]) -> tuple[list[str], int]:
+    """The national and program tables of one set of runs, and how many targets they meet."""
+    judged = {j["name"]: j for j in judge(results, targets, programs)}
+    lines = ["| target 目標 | survey 調査 (%) | model モデル (%) mean [min, max] | residual 差 (pt) "
+             "| tolerance 許容 (pt) | pass 合否 | fitted 較正対象 | source 出典 |",
+             "|:---|---:|---:|---:|---:|:---:|:---|:---|"]
+    passed = 0
+    for t in targets:
+        j = judged[t.name]
+        passed += j["pass"]
+        lines.append(f"| {t.name} {t.name_ja} | {t.value:.1f} | {j['mean']:.2f} [{j['min']:.2f}, {j['max']:.2f}] | "
+                     f"{j['residual']:+.2f} | ±{t.tolerance:.1f} | {'yes' if j['pass'] else '**no**'} | "
+                     f"{'no: ' + t.not_fitted if t.not_fitted else 'yes'} | {t.source} |")
     lines += ["", f"{passed} of {len(targets)} national targets met.", ""]
     met = 0
     if programs:
@@ -152,15 +177,36 @@ def _tables(results: pd.DataFrame, targets: Sequence[Target], programs: Sequence
                   "| program 事業 | region 地域 | week 週 | reported 実績 | model モデル mean [min, max] | ratio 比 "
                   "| tolerance 許容 | pass 合否 | source 出典 |", "|:---|:---|---:|---:|---:|---:|---:|:---:|:---|"]
         for p in programs:
-            v = results.loc[results["target"] == p.name, "value"]
-            ratio = float(v.mean()) / p.value
-            ok = abs(ratio - 1.0) <= p.tolerance
-            met += ok
-            lines.append(f"| {p.name} {p.name_ja} | {p.region} | {p.week} | {p.value:,.0f} | {v.mean():,.0f} "
-                         f"[{v.min():,.0f}, {v.max():,.0f}] | {ratio:.2f} | ±{p.tolerance:.0%} | "
-                         f"{'yes' if ok else '**no**'} | {p.source} |")
+            j = judged[p.name]
+            met += j["pass"]
+            lines.append(f"| {p.name} {p.name_ja} | {p.region} | {p.week} | {p.value:,.0f} | {j['mean']:,.0f} "
+                         f"[{j['min']:,.0f}, {j['max']:,.0f}] | {j['residual']:.2f} | ±{p.tolerance:.0%} | "
+                         f"{'yes' if j['pass'] else '**no**'} | {p.source} |")
         lines += ["", f"{met} of {len(programs)} program targets met.", ""]
     return lines, passed + met
+
+
+def status(results: pd.DataFrame, targets: Sequence[Target], programs: Sequence[Program], command: str,
+           configuration: Sequence[str], calibrated: pd.DataFrame | None = None,
+           calibration: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What the validation found, for other tools (the planner's report reads it): each target judged with the
+    declared defaults and, when given, with the calibrated values; the command, configuration and version."""
+    import datetime
+
+    from sim import __version__
+
+    def counts(judged: list[dict[str, Any]]) -> dict[str, Any]:
+        return {"targets": judged, "met": sum(j["pass"] for j in judged), "total": len(judged),
+                "national_met": sum(j["pass"] for j in judged if j["kind"] == "national"),
+                "national_total": sum(j["kind"] == "national" for j in judged),
+                "program_met": sum(j["pass"] for j in judged if j["kind"] == "program"),
+                "program_total": sum(j["kind"] == "program" for j in judged)}
+
+    return {"date": datetime.date.today().isoformat(), "command": command, "configuration": list(configuration),
+            "seeds": int(results["seed"].nunique()), "version": __version__,
+            "declared": counts(judge(results, targets, programs)),
+            "calibrated": counts(judge(calibrated, targets, programs)) if calibrated is not None else None,
+            "calibration": calibration["provenance"] if calibration is not None else None}
 
 
 def load_calibration(path: str | Path) -> dict[str, Any]:
@@ -351,8 +397,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"{PROG}: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 2
-    text = render(results, targets, " ".join([PROG, *argv]) if argv else PROG, [*configuration, *args.overrides],
-                  programs, calibrated, calibration, screening, figure)
+    command = " ".join([PROG, *argv]) if argv else PROG
+    text = render(results, targets, command, [*configuration, *args.overrides], programs, calibrated, calibration,
+                  screening, figure)
+    found = status(results, targets, programs, command, [*configuration, *args.overrides], calibrated, calibration)
+    atomic_write_text(Path(args.out).with_suffix(".json"), json.dumps(found, indent=1, ensure_ascii=False) + "\n")
     print(atomic_write_text(args.out, text))
     return 0
 

@@ -131,7 +131,7 @@ def fmt_yen(yen: float, lang: str) -> str:
     if abs(yen) >= 1e9:
         return f"¥{yen / 1e9:,.2f}bn"
     if abs(yen) >= 1e6:
-        return f"¥{yen / 1e6:,.1f}M"
+        return f"¥{yen / 1e6:,.2f}M"
     return f"¥{yen:,.0f}"
 
 
@@ -139,7 +139,9 @@ def page_font_css() -> str:
     """CSS that gives the page the project's shipped Japanese font (IPAexGothic, from matplotlib-fontja),
     cut to the characters the page can show and embedded, so Japanese renders in any browser, offline,
     with no system font (a browser without a Japanese font would show empty boxes)."""
-    return _page_font_css(_page_characters())
+    from sim.report import embedded_font_css
+
+    return embedded_font_css(_page_characters(), ".v-application, .v-application *", "Roboto, ")
 
 
 def _page_characters() -> str:
@@ -149,28 +151,6 @@ def _page_characters() -> str:
     texts += [describe(n)["name_ja"] for n in list_scenarios()] + [ja for _, ja, _ in focus_options()]
     texts.append("日本語 English 0123456789,.%¥+-−/[]()（）：、。・…* 週年人円万億")
     return "".join(sorted(set("".join(texts))))
-
-
-@lru_cache(maxsize=4)
-def _page_font_css(characters: str) -> str:
-    import base64
-    from pathlib import Path
-
-    import matplotlib_fontja
-    from fontTools import subset
-
-    font = Path(matplotlib_fontja.__file__).parent / "fonts" / "ipaexg.ttf"
-    options = subset.Options()
-    options.layout_features = ["*"]
-    subsetter = subset.Subsetter(options)
-    ft = subset.load_font(str(font), options)
-    subsetter.populate(text=characters)
-    subsetter.subset(ft)
-    buf = io.BytesIO()
-    ft.save(buf)
-    data = base64.b64encode(buf.getvalue()).decode("ascii")
-    return ("@font-face { font-family: 'KankeiJa'; src: url(data:font/ttf;base64," + data + ") format('truetype'); }\n"
-            ".v-application, .v-application * { font-family: Roboto, 'KankeiJa', sans-serif !important; }\n")
 
 
 # --- levers ---------------------------------------------------------------------------------------------

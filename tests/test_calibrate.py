@@ -145,3 +145,15 @@ def test_command_line_refuses_bad_input_and_writes_nothing(tmp_path: Path) -> No
         assert proc.returncode == 2, proc.stderr
         assert len(proc.stderr.strip().splitlines()) == 1 and "sim.calibrate" in proc.stderr
         assert not out.exists()
+
+
+def test_targets_left_out_of_the_fit_are_those_the_file_says_why() -> None:
+    """The shipped targets: the ones marked not_fitted (each with its reason) are not in the fit's outputs, the
+    others are, in the file's order."""
+    from sim.validate import load_targets
+
+    _, every = load_targets()
+    fitted, programs = cal.target_set(cal.load_spec())
+    assert [t.name for t in fitted] == [t.name for t in every if not t.not_fitted]
+    assert {"contribution", "no_relation"} <= {t.name for t in every if t.not_fitted}
+    assert all(len(t.not_fitted) > 20 for t in every if t.not_fitted) and programs

@@ -64,7 +64,8 @@ def test_the_report_shows_each_target_beside_the_runs_and_says_it_is_not_calibra
         mean = (got[0][t.name] + got[1][t.name]) / 2
         row = next(line for line in text.splitlines() if line.startswith(f"| {t.name} "))
         assert f"| {t.value:.1f} | {mean:.2f} [" in row, (row, mean)
-        assert ("| yes |" in row) == (abs(mean - t.value) <= t.tolerance)
+        assert ("| yes |" in row.split(f"±{t.tolerance:.1f}")[1][:8]) == (abs(mean - t.value) <= t.tolerance)
+        assert (f"| no: {t.not_fitted} |" in row) if t.not_fitted else ("| yes | " in row)
 
 
 @pytest.mark.parametrize("argv, words", [

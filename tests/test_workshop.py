@@ -69,7 +69,7 @@ def test_texts_exist_in_both_languages_and_numbers_read_as_in_each() -> None:
         assert re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", ja), key  # the Japanese text is Japanese
     assert ws.fmt_people(1234.4, "ja") == "1,234人" and ws.fmt_people(1234.4, "en") == "1,234"
     assert ws.fmt_yen(2.5e8, "ja") == "2.50億円" and ws.fmt_yen(2_310_000, "ja") == "231万円"
-    assert ws.fmt_yen(2.5e9, "en") == "¥2.50bn" and ws.fmt_yen(2_310_000, "en") == "¥2.3M"
+    assert ws.fmt_yen(2.5e9, "en") == "¥2.50bn" and ws.fmt_yen(2_310_000, "en") == "¥2.31M"
 
 
 def test_the_page_font_covers_every_character_the_page_can_show() -> None:
