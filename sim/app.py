@@ -36,19 +36,20 @@ class Live:
         self.model: Any = None
         self.view: ws.NetworkView | None = None
         self.region = 0
+        self.focus: ws.Focus | None = None  # what the model was built for (the picker may already show another)
         self.network_png = b""
         self.ladder_png = b""
         self.figures: list[tuple[str, str]] = []
         self.lang = ""  # the language of the pictures and figures
 
-    def build(self, cfg: Any, region: int, lang: str) -> None:
-        """A new model of ``cfg`` at week 0, its picture fixed, drawn in ``lang``."""
+    def build(self, cfg: Any, focus: ws.Focus, lang: str) -> None:
+        """A new model of ``cfg`` at week 0 looking at ``focus``, its picture fixed, drawn in ``lang``."""
         from sim.model import RelationshipModel
 
         with self.lock:
             self.model = RelationshipModel(cfg)
-            self.region = region
-            self.view = ws.network_view(self.model, region)
+            self.focus, self.region = focus, focus.row
+            self.view = ws.network_view(self.model, focus.row)
             self._draw(lang)
 
     def step(self, weeks: int, lang: str | None) -> None:
@@ -144,7 +145,7 @@ def Page() -> None:
 
     def rebuild() -> None:
         cfg = ws.compose(ws.base_overrides(scenario.value, focus) + overrides)
-        live.build(cfg, focus.row, lang.value)
+        live.build(cfg, focus, lang.value)
         tick.set(tick.value + 1)
         threading.Thread(target=ws.scenario_runs, args=(base, focus.row), daemon=True).start()  # for "what if"
 
@@ -191,8 +192,10 @@ def Page() -> None:
                 LeverSlider(lever, values.value[lever.key], initial[lever.key], L,
                             lambda v, k=lever.key: values.set({**values.value, k: v}))
             solara.Text(ws.t("levers_note", L), style={"font-size": "0.8em", "color": "#555"})
-            running = ws.lever_overrides(base, focus, ws.lever_values(live.model.cfg, focus)) if live.model else []
-            shown = ", ".join(running) if running else ws.t("as_scenario", L)  # read from the model running
+            # read from the model running; until it is rebuilt for a newly picked region, nothing to show
+            ready = live.model is not None and live.focus == focus
+            running = ws.lever_overrides(base, focus, ws.lever_values(live.model.cfg, focus)) if ready else []
+            shown = ", ".join(running) if running else ws.t("as_scenario", L)
             solara.Text(f"{ws.t('in_effect', L)}: {scenario.value}; {shown}", classes=["in-effect"],
                         style={"font-size": "0.8em"})
     with solara.Column(style={"padding": "8px"}):
@@ -252,7 +255,6 @@ def Page() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Serve the page on localhost and print its address."""
-    import os
     import sys
 
     from sim.cli import OneLineParser, whole
@@ -267,7 +269,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"python -m sim.app: {exc}", file=sys.stderr)
         return 2
-    os.environ.setdefault("SOLARA_ASSETS_PROXY", "False")  # never fetch the front-end from a CDN
+    import solara.settings
+    from solara.server import settings
+
+    solara.settings.assets.proxy = True  # the server serves the front-end from solara-assets, not a CDN
+    settings.telemetry.mixpanel_enable = False  # nor send usage statistics
+    settings.theme.show_banner = False  # no English banner on a Japanese page
+    settings.theme.title = ws.t("title", "ja")
     from solara.__main__ import main as solara_main
 
     print(f"workshop page: http://{args.host}:{args.port}/", flush=True)

@@ -22,6 +22,7 @@ import sim
 from sim import experiment as ex
 from sim import simulate
 from sim.config import compose
+from sim.paired import METRICS
 from sim.table import COLUMNS
 
 pytestmark = pytest.mark.xdist_group("experiment")  # one worker: the reference run is made once
@@ -386,12 +387,13 @@ def test_analyse_a_small_morris_experiment(tmp_path):
     assert len(loaded) == 6 and {"fans", "partners", "members", "migrants", "local_population",
                                  "cost_yen"} <= set(loaded.columns)
     table = ex.analyse("tmorris", out=root)  # by name: the design comes from the manifest
-    assert len(table) == 6 * 2 and {"mu_star", "mu_star_conf", "sigma"} <= set(table.columns)
+    assert len(table) == len(METRICS) * 2 and {"mu_star", "mu_star_conf", "sigma"} <= set(table.columns)
+    assert set(table["output"]) == set(METRICS)  # every per-run metric, each with both parameters
     cost = table.loc[table["output"] == "cost_yen"].set_index("parameter")["mu_star"]
     assert cost["policy.guides"] > 0 and cost["behaviour.social_hazard"] == 0  # guides cost, contagion does not
     folder = root / "tmorris" / "analysis"
     assert pd.read_parquet(folder / "morris.parquet").equals(table)
-    assert len(pd.read_csv(folder / "morris.csv")) == 12
+    assert len(pd.read_csv(folder / "morris.csv")) == len(table)
     assert (folder / "morris.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(ex.ExperimentError, match="design.method"):
         ex.analyse(write(tmp_path, GRID, "grid.yaml"), out=root)
