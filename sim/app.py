@@ -147,7 +147,7 @@ def Page() -> None:
         cfg = ws.compose(ws.base_overrides(scenario.value, focus) + overrides)
         live.build(cfg, focus, lang.value)
         tick.set(tick.value + 1)
-        threading.Thread(target=ws.scenario_runs, args=(base, focus.row), daemon=True).start()  # for "what if"
+        ws.prefetch([base, cfg] if overrides else [base], focus.row)  # "what if" answers at once
 
     solara.use_effect(rebuild, [scenario.value, focus_value.value, tuple(overrides)])
 

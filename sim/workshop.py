@@ -507,21 +507,48 @@ def whatif_configs(cfg: Config, seeds: Sequence[int] = WHATIF_SEEDS, years: int 
 def whatif(current: Config, scenario: Config, region: int, seeds: Sequence[int] = WHATIF_SEEDS,
            years: int = WHATIF_YEARS, jobs: int = 2) -> dict[str, np.ndarray]:
     """The focus region's trajectories under the current settings and the scenario's own, paired seeds:
-    {"current": (seeds, weeks+1, outcomes), "scenario": ...}."""
-    return {"current": np.stack(_runs(whatif_configs(current, seeds, years), region, jobs)),
-            "scenario": scenario_runs(scenario, region, seeds, years, jobs)}
+    {"current": (seeds, weeks+1, outcomes), "scenario": ...}. Runs already made (``prefetch``) are reused."""
+    return {"current": cached_runs(current, region, seeds, years, jobs),
+            "scenario": cached_runs(scenario, region, seeds, years, jobs)}
 
 
-def scenario_runs(scenario: Config, region: int, seeds: Sequence[int] = WHATIF_SEEDS, years: int = WHATIF_YEARS,
-                  jobs: int = 2) -> np.ndarray:
-    """The scenario's own what-if runs, kept once made: a room compares many settings with one scenario, and
-    the page makes them as soon as a scenario is chosen, so that "what if" runs only the current settings."""
-    configs = whatif_configs(scenario, seeds, years)
-    with _SCENARIO_LOCK:
-        todo = [c for c in configs if _key(c, region) not in _SCENARIO_RUNS]
+def cached_runs(cfg: Config, region: int, seeds: Sequence[int] = WHATIF_SEEDS, years: int = WHATIF_YEARS,
+                jobs: int = 2) -> np.ndarray:
+    """The what-if runs of ``cfg``, kept once made (at most ``CACHE_SIZE`` configurations): a room compares
+    many settings with one scenario and comes back to settings it tried."""
+    configs = whatif_configs(cfg, seeds, years)
+    with _RUNS_LOCK:  # one computation at a time: a run asked for twice is made once
+        todo = [c for c in configs if _key(c, region) not in _RUNS]
         for c, res in zip(todo, _runs(todo, region, jobs)):
-            _SCENARIO_RUNS[_key(c, region)] = res
-        return np.stack([_SCENARIO_RUNS[_key(c, region)] for c in configs])
+            _RUNS[_key(c, region)] = res
+        out = np.stack([_RUNS[_key(c, region)] for c in configs])
+        while len(_RUNS) > CACHE_SIZE * len(configs):
+            _RUNS.pop(next(iter(_RUNS)))  # the oldest first
+        return out
+
+
+def prefetch(configs: Sequence[Config], region: int, seeds: Sequence[int] = WHATIF_SEEDS,
+             years: int = WHATIF_YEARS) -> threading.Thread:
+    """Make the what-if runs of ``configs`` in the background (the thread returned), so "what if" answers at
+    once: the page asks for the scenario's and the current settings' each time the model is rebuilt. Only
+    the newest request is worked on; an older one stops at its next configuration (a slider dragged across
+    many values)."""
+    global _WANTED
+    wanted = (tuple(configs), region, tuple(seeds), years)
+    with _PREFETCH_LOCK:
+        _WANTED = wanted
+    thread = threading.Thread(target=_prefetch, args=(wanted,), daemon=True)
+    thread.start()
+    return thread
+
+
+def _prefetch(wanted: tuple[tuple[Config, ...], int, tuple[int, ...], int]) -> None:
+    configs, region, seeds, years = wanted
+    for cfg in configs:
+        with _PREFETCH_LOCK:
+            if _WANTED is not wanted:  # superseded
+                return
+        cached_runs(cfg, region, seeds, years)
 
 
 def _runs(configs: list[Config], region: int, jobs: int) -> list[np.ndarray]:
@@ -533,8 +560,11 @@ def _runs(configs: list[Config], region: int, jobs: int) -> list[np.ndarray]:
                                                                           for c in configs))
 
 
-_SCENARIO_RUNS: dict[str, np.ndarray] = {}
-_SCENARIO_LOCK = threading.Lock()
+CACHE_SIZE = 32  # configurations whose what-if runs are kept
+_RUNS: dict[str, np.ndarray] = {}
+_RUNS_LOCK = threading.Lock()
+_PREFETCH_LOCK = threading.Lock()
+_WANTED: tuple[tuple[Config, ...], int, tuple[int, ...], int] | None = None
 
 
 def _key(cfg: Config, region: int) -> str:

@@ -159,6 +159,34 @@ def test_what_if_pairs_seeds_and_shows_two_bands_per_outcome() -> None:
     assert diffs["partners"].startswith(f"{d.mean():+,.0f} [")
 
 
+def test_what_if_answers_from_runs_made_in_the_background(monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[int] = []
+    real = ws._runs
+
+    def counting(configs: list[Config], region: int, jobs: int) -> list[np.ndarray]:
+        made.append(len(configs))
+        return real(configs, region, 1)
+
+    monkeypatch.setattr(ws, "_runs", counting)
+    monkeypatch.setattr(ws, "_RUNS", {})
+    seeds = (1, 2)
+    scenario = ws.compose(["population=tiny", "scenario=baseline"])
+    current = ws.compose(["population=tiny", "scenario=baseline", "policy.guides=9"])
+    others = [ws.compose(["population=tiny", f"scenario={name}"]) for name in ("guides_high", "online_only",
+                                                                                "targeted")]
+    first = ws.prefetch([*others, scenario], 0, seeds, years=1)
+    second = ws.prefetch([scenario, current], 0, seeds, years=1)  # supersedes the first
+    first.join(120)
+    second.join(120)
+    # the first request stopped at its next configuration at the latest: at most one of the others was run
+    assert sum(made) in (2 * len(seeds), 3 * len(seeds)), made
+    before = sum(made)
+    runs = ws.whatif(current, scenario, 0, seeds, years=1)
+    assert sum(made) == before  # nothing left to run when "what if" is asked
+    assert runs["current"].shape == (len(seeds), 53, len(ws.WHATIF_OUTCOMES))
+    assert not np.array_equal(runs["current"], runs["scenario"])
+
+
 def test_export_writes_an_animation_of_the_network_with_japanese_labels(tmp_path: Path) -> None:
     from PIL import Image, ImageStat
 
