@@ -109,8 +109,9 @@ def t(key: str, lang: str, **fields: Any) -> str:
 
 
 def fmt(value: float, outcome: str, lang: str) -> str:
-    """A value as the report prints it: yen in 万円/億円 (ja) or ¥ M/bn (en), burden to 3 decimals, counts
-    as whole people with thousands separators; NaN as a dash."""
+    """A value as the report prints it: yen in 万円/億円 (ja) or ¥ M/bn (en), burden to 3 significant digits
+    (at least 3 decimals, at most 6, never in e-notation), counts as whole people with thousands separators;
+    NaN as a dash."""
     from sim.workshop import fmt_yen
 
     if not math.isfinite(value):
@@ -118,7 +119,8 @@ def fmt(value: float, outcome: str, lang: str) -> str:
     if outcome in YEN:
         return fmt_yen(value, lang)
     if outcome == "key_host_burden":
-        return f"{value:.3f}"
+        decimals = 3 if value == 0 else min(6, max(3, 2 - math.floor(math.log10(abs(value)))))
+        return f"{value:.{decimals}f}"
     return f"{value:,.0f}"
 
 

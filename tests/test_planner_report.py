@@ -217,3 +217,10 @@ def test_without_chromium_the_pdf_is_refused_before_anything_runs(tmp_path: Path
     assert planner.main(["baseline", "guides_high", *TINY, "--out", str(tmp_path / "r")]) == 2
     assert "make browser" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+def test_a_small_burden_difference_keeps_three_significant_digits() -> None:
+    for value in (0.008123, -0.000123, 0.0456):
+        printed = planner.fmt_diff(value, "key_host_burden", "ja")
+        assert "e" not in printed and abs(number(printed) - value) <= 0.006 * abs(value), printed
+    assert planner.fmt(0.0, "key_host_burden", "en") == "0.000"
