@@ -299,7 +299,8 @@ def summarise(metrics: pd.DataFrame, scenarios: Sequence[str], lang: str = "ja")
 def trajectories(frame: pd.DataFrame) -> pd.DataFrame:
     """Per scenario and week: the mean over replicates of each curve (``CURVES``: the ladder stages summed
     over regions, the public cost so far) and its 95% t-interval, as ``<curve>``, ``<curve>_lo``,
-    ``<curve>_hi``."""
+    ``<curve>_hi``; the interval is cut at 0, since every curve counts people or yen (a few replicates with
+    rare migrants would otherwise draw a band below zero)."""
     import pandas as pd
 
     from sim.paired import t_interval
@@ -311,7 +312,8 @@ def trajectories(frame: pd.DataFrame) -> pd.DataFrame:
     for (scenario, step), g in runs.groupby(["scenario", "step"], sort=False):
         row: dict[str, Any] = {"scenario": scenario, "step": step}
         for c in CURVES:
-            row[c], row[f"{c}_lo"], row[f"{c}_hi"] = t_interval(g[c])
+            row[c], lo, row[f"{c}_hi"] = t_interval(g[c])
+            row[f"{c}_lo"] = max(lo, 0.0)
         out.append(row)
     return pd.DataFrame(out)
 

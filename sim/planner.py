@@ -429,7 +429,7 @@ def html_report(content: Content) -> str:
              "table { border-collapse: collapse; margin: 0.5em 0; font-size: 0.85em; }"
              "th, td { border: 1px solid #ccc; padding: 3px 6px; vertical-align: top; }"
              "th { background: #f3f3f3; } td.num { text-align: right; white-space: nowrap; }"
-             "td.name { min-width: 7em; }"
+             "td.name { min-width: 7em; } table.outcomes th:last-child { min-width: 7em; }"
              ".meta { color: #555; font-size: 0.85em; } img.figure { max-width: 100%; }"
              "pre { white-space: pre-wrap; font-size: 0.85em; }"
              "@media print { body { margin: 0; max-width: none; } h2 { break-after: avoid; }"

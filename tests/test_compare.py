@@ -152,3 +152,18 @@ def test_summarise_on_hand_made_metrics():
     assert table.loc[("b", "cost_yen"), "beats"] == pytest.approx(0.25)  # less cost is better
     assert np.isnan(table.loc[("b", "bound_roles"), "beats"])  # a limit has no better side
     assert table.loc[("b", "fans"), "label"] == "fans"
+
+
+def test_trajectory_bands_are_intervals_of_the_mean_cut_at_zero() -> None:
+    import pandas as pd
+
+    from sim.compare import trajectories
+
+    rows = [{"scenario": "a", "replicate": r, "step": s, "indifferent": 10.0, "fan": 5.0 + r, "partner": 0.0,
+             "migrant": 100.0 if (r == 2 and s == 1) else 0.0, "cost_yen": 1.0}
+            for r in range(3) for s in range(2)]
+    traj = trajectories(pd.DataFrame(rows)).set_index("step")
+    assert traj.loc[1, "migrant"] == pytest.approx(100 / 3)
+    assert traj.loc[1, "migrant_lo"] == 0.0 and traj.loc[1, "migrant_hi"] > 100  # t-interval of 3, cut at 0
+    assert traj.loc[1, "fan_lo"] == pytest.approx(6 - 4.303 * 1 / 3 ** 0.5, abs=1e-3)  # t(0.975, 2) = 4.303
+    assert traj.loc[1, "cost"] == 2.0  # public cost so far
