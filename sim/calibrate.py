@@ -270,23 +270,35 @@ def train(z: np.ndarray, x: np.ndarray, seed: int) -> Any:
     return inference.build_posterior()
 
 
-def sample(posterior: Any, x: np.ndarray, draws: int, seed: int) -> np.ndarray:
-    """``draws`` unit-cube draws from the posterior given outputs ``x``."""
+def sample(posterior: Any, x: np.ndarray, draws: int, seed: int, bounds: np.ndarray | None = None) -> np.ndarray:
+    """``draws`` unit-cube draws from the posterior given outputs ``x``; with ``bounds`` (a ``box``), only
+    draws inside it (the truncated posterior), drawn until there are enough."""
     import torch
 
     torch.manual_seed(seed)
-    s = posterior.sample((draws,), x=torch.as_tensor(x, dtype=torch.float32), show_progress_bars=False)
-    return np.asarray(s.numpy(), dtype=float)
+    kept: list[np.ndarray] = []
+    n = 0
+    for _ in range(50):
+        s = posterior.sample((draws,), x=torch.as_tensor(x, dtype=torch.float32), show_progress_bars=False)
+        u = np.asarray(s.numpy(), dtype=float)
+        if bounds is not None:
+            u = u[inside(u, bounds)]
+        kept.append(u)
+        n += len(u)
+        if n >= draws:
+            break
+    return np.concatenate(kept)[:draws]
 
 
 def coverage(posterior: Any, z: np.ndarray, x: np.ndarray, seed: int, draws: int = 400,
-             level: float = LEVEL) -> np.ndarray:
+             level: float = LEVEL, bounds: np.ndarray | None = None) -> np.ndarray:
     """For each held-out case (rows of ``z``, ``x``) and parameter, whether the posterior's central ``level``
-    interval holds the value that made the case: a (cases, parameters) boolean array."""
+    interval (truncated to ``bounds`` if given) holds the value that made the case: a (cases, parameters)
+    boolean array."""
     lo, hi = (1 - level) / 2, (1 + level) / 2
     hits = np.zeros(z.shape, dtype=bool)
     for i in range(z.shape[0]):
-        s = sample(posterior, x[i], draws, seed + i)
+        s = sample(posterior, x[i], draws, seed + i, bounds)
         q = np.quantile(s, [lo, hi], axis=0)
         hits[i] = (q[0] <= z[i]) & (z[i] <= q[1])
     return hits
@@ -323,19 +335,29 @@ class Fit:
     simulations: pd.DataFrame
     hits: np.ndarray
     seed: int
+    hits_truncated: np.ndarray | None = None  # coverage check of the second round, on its held-out runs
+    bounds: np.ndarray | None = None  # the box of the second round (unit cube), if there was one
 
     @property
     def coverage(self) -> float:
         return float(self.hits.mean()) if self.hits.size else float("nan")
+
+    @property
+    def coverage_truncated(self) -> float:
+        h = self.hits_truncated
+        return float(h.mean()) if h is not None and h.size else float("nan")
 
     def medians(self) -> dict[str, float]:
         return {k: float(self.draws[k].median()) for k in self.spec.keys}
 
 
 def fit(spec: Spec, simulations: int, sbc_cases: int, seed: int, jobs: int = 1, extra: Sequence[str] = (),
-        draws: int = 2000, x_obs: np.ndarray | None = None) -> Fit:
+        draws: int = 2000, x_obs: np.ndarray | None = None, truncated: int = 0) -> Fit:
     """Simulate, train on all but ``sbc_cases`` runs, check coverage on those, and draw the posterior given the
-    targets (or ``x_obs``, synthetic targets for a recovery check)."""
+    targets (or ``x_obs``, synthetic targets for a recovery check). With ``truncated`` runs, a second round
+    draws them uniformly in the box that holds the first posterior (``box``), trains again on both rounds
+    and keeps the draws inside the box (truncated sequential NPE, Deistler et al. 2022): the budget goes
+    where the targets point, and the first-round loss stays valid because the proposal is flat in the box."""
     targets, programs = target_set(spec)
     z, x, seeds = simulate_prior(spec, simulations, seed, jobs, extra)
     ok = np.all(np.isfinite(x), axis=1)
@@ -345,13 +367,45 @@ def fit(spec: Spec, simulations: int, sbc_cases: int, seed: int, jobs: int = 1, 
     posterior = train(z[train_rows], x[train_rows], seed)
     hits = coverage(posterior, z[test], x[test], seed) if n_test else np.zeros((0, len(spec.free)), bool)
     target = observed(targets, programs) if x_obs is None else np.asarray(x_obs, dtype=float)
-    u = sample(posterior, target, draws, seed)
+    rounds = np.ones(simulations, np.int8)
+    held_out = np.isin(np.arange(simulations), test)
+    bounds, hits2 = None, np.zeros((0, len(spec.free)), bool)
+    if truncated:
+        bounds = box(sample(posterior, target, draws, seed))
+        rng = np.random.default_rng(np.random.SeedSequence([seed, 2]))
+        z2 = bounds[0] + (bounds[1] - bounds[0]) * rng.random((truncated, len(spec.free)))
+        seeds2 = [int(v) for v in np.random.SeedSequence([seed, 3]).generate_state(truncated)]
+        x2 = run_points(spec, spec.free, z2, seeds2, jobs, extra)
+        ok2 = np.all(np.isfinite(x2), axis=1)
+        n_test2 = min(sbc_cases, int(ok2.sum()) // 2)
+        test2 = np.flatnonzero(ok2)[:n_test2]
+        train2 = np.flatnonzero(ok2)[n_test2:]
+        posterior = train(np.r_[z[train_rows], z2[train2]], np.r_[x[train_rows], x2[train2]], seed)
+        hits2 = (coverage(posterior, z2[test2], x2[test2], seed, bounds=bounds) if n_test2
+                 else np.zeros((0, len(spec.free)), bool))
+        z, x, seeds = np.r_[z, z2], np.r_[x, x2], [*seeds, *seeds2]
+        rounds = np.r_[rounds, np.full(truncated, 2, np.int8)]
+        held_out = np.r_[held_out, np.isin(np.arange(truncated), test2)]
+    u = sample(posterior, target, draws, seed, bounds)
     values = pd.DataFrame({f.key: f.value(u[:, j]) for j, f in enumerate(spec.free)})
     names = summary_names(targets, programs)
-    sims = pd.DataFrame({"seed": seeds, "held_out": np.isin(np.arange(simulations), test),
+    sims = pd.DataFrame({"seed": seeds, "round": rounds, "held_out": held_out,
                          **{f.key: f.value(z[:, j]) for j, f in enumerate(spec.free)},
                          **{n: x[:, j] for j, n in enumerate(names)}})
-    return Fit(spec, values, sims, hits, seed)
+    return Fit(spec, values, sims, hits, seed, hits2, bounds)
+
+
+def box(u: np.ndarray, mass: float = 0.999, margin: float = 0.1) -> np.ndarray:
+    """The box (2, parameters) in the unit cube holding ``mass`` of each parameter's draws ``u``, widened by
+    ``margin`` of its width on each side and cut to the cube: where the second round looks."""
+    q = np.quantile(u, [(1 - mass) / 2, (1 + mass) / 2], axis=0)
+    pad = margin * (q[1] - q[0])
+    return np.clip(np.stack([q[0] - pad, q[1] + pad]), 0.0, 1.0)
+
+
+def inside(u: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """Whether each row of ``u`` lies in ``bounds`` (a ``box``)."""
+    return np.all((u >= bounds[0]) & (u <= bounds[1]), axis=1)
 
 
 def provenance(result: Fit, command: str, simulations: int) -> dict[str, Any]:
@@ -366,6 +420,15 @@ def provenance(result: Fit, command: str, simulations: int) -> dict[str, Any]:
             "coverage_90": round(result.coverage, 3),
             "coverage_90_by_parameter": {k: round(float(v), 3) for k, v in
                                          zip(result.spec.keys, result.hits.mean(axis=0))} if result.hits.size else {},
+            **({} if result.bounds is None else {"truncated_round": {
+                "method": "truncated sequential NPE (Deistler et al. 2022): runs drawn uniformly in the box holding "
+                          "99.9% of each parameter's first-round posterior (widened by a tenth of its width each "
+                          "side), trained on both rounds with the first-round loss; draws kept inside the box",
+                "simulations": int((result.simulations["round"] == 2).sum()),
+                "held_out_for_coverage": int(0 if result.hits_truncated is None else result.hits_truncated.shape[0]),
+                "coverage_90": round(result.coverage_truncated, 3),
+                "box": {f.key: [float(f.value(result.bounds[0, j])), float(f.value(result.bounds[1, j]))]
+                        for j, f in enumerate(result.spec.free)}}}),
             "code": code_version()}
 
 
@@ -396,6 +459,8 @@ def parser() -> argparse.ArgumentParser:
 
     ap = _Parser(prog=PROG, allow_abbrev=False, description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--simulations", type=whole(20), default=512, help="runs drawn from the prior (default 512)")
+    ap.add_argument("--truncated", type=whole(0), default=128,
+                    help="runs of a second round in the box of the first posterior (default 128; 0: one round)")
     ap.add_argument("--sbc-cases", type=whole(0), default=40,
                     help="of those, held out to check the coverage of 90%% intervals (default 40)")
     ap.add_argument("--seed", type=whole(0), default=1, help="seed of the prior draws, runs and training")
@@ -438,12 +503,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(res.drop_duplicates("parameter")[["parameter", "importance"]].to_string(index=False))
         print(atomic_write(Path(args.out) / "screening.csv", lambda p: res.to_csv(p, index=False)))
         return 0
-    result = fit(spec, args.simulations, args.sbc_cases, args.seed, jobs, args.overrides)
+    result = fit(spec, args.simulations, args.sbc_cases, args.seed, jobs, args.overrides, truncated=args.truncated)
     shown = [a for i, a in enumerate(argv) if a != "--out" and (i == 0 or argv[i - 1] != "--out")
              and not a.startswith("--out=")]  # where the files go does not change them
     path = write(result, args.out, " ".join([PROG, *shown]), args.simulations)
     print(f"coverage of nominal 90% intervals: {result.coverage:.1%} over {result.hits.shape[0]} held-out cases "
           f"x {len(spec.free)} parameters")
+    if result.bounds is not None:
+        print(f"second round, in its box: {result.coverage_truncated:.1%} over "
+              f"{0 if result.hits_truncated is None else result.hits_truncated.shape[0]} held-out cases")
     print(path)
     return 0
 

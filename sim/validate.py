@@ -218,6 +218,15 @@ def load_calibration(path: str | Path) -> dict[str, Any]:
     return doc
 
 
+def _truncated_lines(tr: dict[str, Any] | None) -> list[str]:
+    """The second round of a calibration, if it had one: method, budget and its coverage inside its box."""
+    if not tr:
+        return []
+    return ["", f"**Second round:** {tr['method']}; {tr['simulations']} simulations, of which "
+                f"{tr['held_out_for_coverage']} held out: inside the box, the nominal 90% intervals held the true "
+                f"value in **{tr['coverage_90']:.1%}** of cases. The posterior below is the second round's."]
+
+
 def _calibration_section(cal: dict[str, Any], screening: pd.DataFrame | None, figure: str | None) -> list[str]:
     """What the calibration found: method and budget, the coverage check, each free parameter's posterior beside
     its prior (pinned or loose), the screening that chose them, and the pairwise posterior figure."""
@@ -231,6 +240,7 @@ def _calibration_section(cal: dict[str, Any], screening: pd.DataFrame | None, fi
              f"model at parameters drawn from the prior, not used in training), the nominal 90% posterior intervals "
              f"held the true value in **{pv['coverage_90']:.1%}** of cases (all free parameters together; by "
              "parameter: " + ", ".join(f"`{k}` {v:.0%}" for k, v in pv["coverage_90_by_parameter"].items()) + ").",
+             *_truncated_lines(pv.get("truncated_round")),
              "", "Posterior given the targets, beside the prior. A parameter is *pinned* when its 90% interval spans "
              "less than a third of its prior (in the prior's scale), *loose* otherwise. "
              "事後分布（目標値に条件づけ）と事前分布。",

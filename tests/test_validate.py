@@ -133,6 +133,8 @@ def test_the_report_validates_a_calibration_beside_the_defaults(tmp_path):
                           "simulations": 10, "held_out_for_coverage": 4, "seed": 1, "coverage_90": 0.875,
                           "coverage_90_by_parameter": {"behaviour.broadcast_hazard": 1.0,
                                                        "population.roots_share": 0.75},
+                          "truncated_round": {"method": "TSNPE", "simulations": 6, "held_out_for_coverage": 2,
+                                              "coverage_90": 0.93, "box": {}},
                           "code": {"version": "0.1.0"}},
            "overrides": ["behaviour.broadcast_hazard=0.0008", "population.roots_share=0.1"], "free": free}
     (cal / "calibrated.yaml").write_text(yaml.safe_dump(doc), encoding="utf-8")
@@ -144,6 +146,7 @@ def test_the_report_validates_a_calibration_beside_the_defaults(tmp_path):
                    *TINY]) == 0
     text = out.read_text(encoding="utf-8")
     assert "87.5%" in text and "## Calibrated values" in text
+    assert "**Second round:** TSNPE; 6 simulations" in text and "**93.0%**" in text
     assert re.search(r"`behaviour.broadcast_hazard`.*pinned", text)
     assert re.search(r"`population.roots_share`.*loose", text)
     assert (tmp_path / "calibration_pairs.png").stat().st_size > 5000
