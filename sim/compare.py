@@ -138,9 +138,12 @@ def experiment(req: Request) -> Experiment:
     return ex.parse(text, source=PROG, default_name=req.folder_name)
 
 
-def draw_overrides(path: str | Path, n: int) -> list[list[str]]:
+def draw_overrides(path: str | Path, n: int, overrides: Sequence[str] = ()) -> list[list[str]]:
     """The first ``n`` posterior draws of ``path`` (a random sample from the posterior, so any ``n`` of them are
-    too) as Hydra overrides; too few draws or a file that cannot be read is a ``CompareError``."""
+    too) as Hydra overrides; too few draws or a file that cannot be read is a ``CompareError``. A draw's keys of
+    rows of a regions table (``regions.table.<row>.<key>``) belong to the table the calibration was made with
+    (``regions=`` in the provenance of the ``calibrated.yaml`` beside the draws): they are applied only when the
+    runs use that table (``regions=`` in ``overrides``), never to the rows of another one."""
     import pandas as pd
 
     try:
@@ -151,7 +154,33 @@ def draw_overrides(path: str | Path, n: int) -> list[list[str]]:
     if len(draws) < n:
         raise CompareError(f"--replicates: {n} with --posterior {str(path)!r}; allowed: at most {len(draws)} (its "
                            "draws)")
+    rows = [c for c in draws.columns if c.startswith("regions.table.")]
+    if rows and calibrated_regions(path) != _chosen(overrides, "regions", "one"):
+        draws = draws.drop(columns=rows)
     return [[f"{k}={float(v):.10g}" for k, v in row.items()] for row in draws.head(n).to_dict("records")]
+
+
+def calibrated_regions(path: str | Path) -> str | None:
+    """The regions table a posterior's draws were fitted with: ``regions=`` of the configuration in the provenance
+    of the ``calibrated.yaml`` beside them (None if there is none)."""
+    import yaml
+
+    doc_path = Path(path).with_name("calibrated.yaml")
+    if not doc_path.exists():
+        return None
+    doc = yaml.safe_load(doc_path.read_text(encoding="utf-8")) or {}
+    configuration = (doc.get("provenance") or {}).get("configuration") or []
+    return _chosen(configuration, "regions", None)
+
+
+def _chosen(overrides: Sequence[str], group: str, default: str | None) -> str | None:
+    """The option of config group ``group`` the overrides choose (the last one wins), else ``default``."""
+    chosen = default
+    for o in overrides:
+        key, _, value = o.partition("=")
+        if key.lstrip("+~") == group:
+            chosen = value
+    return chosen
 
 
 def experiments(req: Request) -> list[Experiment]:
@@ -164,7 +193,7 @@ def experiments(req: Request) -> list[Experiment]:
 
     if req.posterior is None:
         return [experiment(req)]
-    draws = draw_overrides(req.posterior, req.replicates)
+    draws = draw_overrides(req.posterior, req.replicates, req.overrides)
     return [experiment(replace(req, overrides=(*req.overrides, *o), replicates=1, seed=seed, posterior=None,
                                name=f"draw{k:03d}"))
             for k, (o, seed) in enumerate(zip(draws, replicate_seeds(req.seed, req.replicates)))]
@@ -472,7 +501,7 @@ def parse_args(argv: Sequence[str]) -> tuple[Request, argparse.Namespace]:
                            "starting with a letter or digit")
     posterior = Path(ns.posterior) if ns.posterior is not None else None
     if posterior is not None:
-        check_overrides([*overrides, *draw_overrides(posterior, ns.replicates)[0]])
+        check_overrides([*overrides, *draw_overrides(posterior, ns.replicates, overrides)[0]])
     req = Request(scenarios=tuple(scenarios), replicates=ns.replicates, seed=ns.seed, engine=ns.engine,
                   overrides=tuple(overrides), out=Path(ns.out), name=ns.name, lang=ns.lang, posterior=posterior)
     return req, ns

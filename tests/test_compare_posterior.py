@@ -51,3 +51,22 @@ def test_too_few_draws_is_one_line(tmp_path):
         cmp.parse_args(["baseline", "guides_high", "--replicates", "3", "--posterior", str(path)])
     with pytest.raises(cmp.CompareError, match="--posterior"):
         cmp.parse_args(["baseline", "guides_high", "--posterior", str(tmp_path / "none.parquet")])
+
+
+def test_rows_of_the_calibrations_regions_table_apply_only_to_that_table(tmp_path):
+    """A posterior fitted with regions=japan holds the attraction of japan's rows: another table's rows (a town
+    of one's own) must not receive them, while the behaviour parameters apply everywhere."""
+    import yaml
+
+    path = tmp_path / "posterior.parquet"
+    pd.DataFrame({"behaviour.social_hazard": [0.002, 0.003], "regions.table.0.attraction": [0.05, 0.06]}
+                 ).to_parquet(path)
+    (tmp_path / "calibrated.yaml").write_text(yaml.safe_dump(
+        {"provenance": {"configuration": ["population=three_metros", "regions=japan"]}}), encoding="utf-8")
+    same = cmp.draw_overrides(path, 2, ["regions=japan"])
+    assert same[1] == ["behaviour.social_hazard=0.003", "regions.table.0.attraction=0.06"]
+    for other in (["regions=two_towns"], [], ["regions=japan", "regions=one"]):
+        assert cmp.draw_overrides(path, 2, other) == [["behaviour.social_hazard=0.002"],
+                                                      ["behaviour.social_hazard=0.003"]], other
+    (tmp_path / "calibrated.yaml").unlink()  # no provenance: the table is unknown, so no row keys are applied
+    assert cmp.draw_overrides(path, 1, ["regions=japan"]) == [["behaviour.social_hazard=0.002"]]
