@@ -168,7 +168,6 @@ def test_the_box_of_the_second_round_holds_the_draws_and_stays_in_the_cube() -> 
     assert not cal.inside(np.array([[0.5, 0.05], [0.3, 0.2]]), b).any()
 
 
-@pytest.mark.xdist_group("calibration")
 def test_a_truncated_second_round_keeps_the_truth_and_narrows_the_posterior(tmp_path: Path) -> None:
     """With a second round in the box of the first posterior, the posterior still holds the values that made
     the synthetic targets, every draw lies in the box, and the second round's held-out cases are covered.
