@@ -168,6 +168,7 @@ def test_the_box_of_the_second_round_holds_the_draws_and_stays_in_the_cube() -> 
     assert not cal.inside(np.array([[0.5, 0.05], [0.3, 0.2]]), b).any()
 
 
+@pytest.mark.xdist_group("calibration")  # each fit runs two processes: one fit at a time
 def test_a_truncated_second_round_keeps_the_truth_and_narrows_the_posterior(tmp_path: Path) -> None:
     """With a second round in the box of the first posterior, the posterior still holds the values that made
     the synthetic targets, every draw lies in the box, and the second round's held-out cases are covered.
@@ -175,7 +176,7 @@ def test_a_truncated_second_round_keeps_the_truth_and_narrows_the_posterior(tmp_
     Tolerance: 20 held-out cases x 2 parameters at a true 90% coverage give a binomial SD of 4.7 points;
     [75%, 100%] is about 3 SD below. A second round that drew outside its box, or a box that missed the
     truth, fails the first checks."""
-    spec = cal.load_spec(small_spec(tmp_path))
+    spec = cal.load_spec(small_spec(tmp_path, steps=52))  # one year: half the cost of the recovery test's runs
     truth = np.array([0.35, 0.6])
     x_true = cal.run_points(spec, spec.free, truth[None, :], [987654321])[0]
     fit = cal.fit(spec, 120, 20, seed=5, jobs=2, draws=1000, x_obs=x_true, truncated=80)
