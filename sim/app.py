@@ -35,12 +35,16 @@ class Live:
         self.lock = threading.Lock()
         self.model: Any = None
         self.view: ws.NetworkView | None = None
-        self.region = 0
         self.focus: ws.Focus | None = None  # what the model was built for (the picker may already show another)
         self.network_png = b""
         self.ladder_png = b""
         self.figures: list[tuple[str, str]] = []
         self.lang = ""  # the language of the pictures and figures
+
+    @property
+    def region(self) -> int:
+        """The row of the regions table the model looks at."""
+        return self.focus.row if self.focus is not None else 0
 
     def build(self, cfg: Any, focus: ws.Focus, lang: str) -> None:
         """A new model of ``cfg`` at week 0 looking at ``focus``, its picture fixed, drawn in ``lang``."""
@@ -48,7 +52,7 @@ class Live:
 
         with self.lock:
             self.model = RelationshipModel(cfg)
-            self.focus, self.region = focus, focus.row
+            self.focus = focus
             self.view = ws.network_view(self.model, focus.row)
             self._draw(lang)
 

@@ -296,7 +296,7 @@ def coverage(posterior: Any, z: np.ndarray, x: np.ndarray, seed: int, draws: int
     interval (truncated to ``bounds`` if given) holds the value that made the case: a (cases, parameters)
     boolean array."""
     lo, hi = (1 - level) / 2, (1 + level) / 2
-    hits = np.zeros(z.shape, dtype=bool)
+    hits = np.zeros(z.shape, dtype=bool)  # no cases: (0, parameters)
     for i in range(z.shape[0]):
         s = sample(posterior, x[i], draws, seed + i, bounds)
         q = np.quantile(s, [lo, hi], axis=0)
@@ -360,29 +360,22 @@ def fit(spec: Spec, simulations: int, sbc_cases: int, seed: int, jobs: int = 1, 
     where the targets point, and the first-round loss stays valid because the proposal is flat in the box."""
     targets, programs = target_set(spec)
     z, x, seeds = simulate_prior(spec, simulations, seed, jobs, extra)
-    ok = np.all(np.isfinite(x), axis=1)
-    n_test = min(sbc_cases, int(ok.sum()) // 2)
-    test = np.flatnonzero(ok)[:n_test]
-    train_rows = np.flatnonzero(ok)[n_test:]
+    test, train_rows = held_out_split(x, sbc_cases)
     posterior = train(z[train_rows], x[train_rows], seed)
-    hits = coverage(posterior, z[test], x[test], seed) if n_test else np.zeros((0, len(spec.free)), bool)
+    hits = coverage(posterior, z[test], x[test], seed)
     target = observed(targets, programs) if x_obs is None else np.asarray(x_obs, dtype=float)
     rounds = np.ones(simulations, np.int8)
     held_out = np.isin(np.arange(simulations), test)
-    bounds, hits2 = None, np.zeros((0, len(spec.free)), bool)
+    bounds, hits2 = None, None
     if truncated:
         bounds = box(sample(posterior, target, draws, seed))
         rng = np.random.default_rng(np.random.SeedSequence([seed, 2]))
         z2 = bounds[0] + (bounds[1] - bounds[0]) * rng.random((truncated, len(spec.free)))
         seeds2 = [int(v) for v in np.random.SeedSequence([seed, 3]).generate_state(truncated)]
         x2 = run_points(spec, spec.free, z2, seeds2, jobs, extra)
-        ok2 = np.all(np.isfinite(x2), axis=1)
-        n_test2 = min(sbc_cases, int(ok2.sum()) // 2)
-        test2 = np.flatnonzero(ok2)[:n_test2]
-        train2 = np.flatnonzero(ok2)[n_test2:]
+        test2, train2 = held_out_split(x2, sbc_cases)
         posterior = train(np.r_[z[train_rows], z2[train2]], np.r_[x[train_rows], x2[train2]], seed)
-        hits2 = (coverage(posterior, z2[test2], x2[test2], seed, bounds=bounds) if n_test2
-                 else np.zeros((0, len(spec.free)), bool))
+        hits2 = coverage(posterior, z2[test2], x2[test2], seed, bounds=bounds)
         z, x, seeds = np.r_[z, z2], np.r_[x, x2], [*seeds, *seeds2]
         rounds = np.r_[rounds, np.full(truncated, 2, np.int8)]
         held_out = np.r_[held_out, np.isin(np.arange(truncated), test2)]
@@ -393,6 +386,14 @@ def fit(spec: Spec, simulations: int, sbc_cases: int, seed: int, jobs: int = 1, 
                          **{f.key: f.value(z[:, j]) for j, f in enumerate(spec.free)},
                          **{n: x[:, j] for j, n in enumerate(names)}})
     return Fit(spec, values, sims, hits, seed, hits2, bounds)
+
+
+def held_out_split(x: np.ndarray, cases: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of outputs ``x`` held out for the coverage check (the first ``cases`` finite ones, at most half of
+    them) and the finite rest, to train on."""
+    ok = np.flatnonzero(np.all(np.isfinite(x), axis=1))
+    n_test = min(cases, ok.size // 2)
+    return ok[:n_test], ok[n_test:]
 
 
 def box(u: np.ndarray, mass: float = 0.999, margin: float = 0.1) -> np.ndarray:

@@ -175,11 +175,12 @@ def calibrated_regions(path: str | Path) -> str | None:
 
 def _chosen(overrides: Sequence[str], group: str, default: str | None) -> str | None:
     """The option of config group ``group`` the overrides choose (the last one wins), else ``default``."""
+    from sim.config import override_key
+
     chosen = default
     for o in overrides:
-        key, _, value = o.partition("=")
-        if key.lstrip("+~") == group:
-            chosen = value
+        if override_key(o) == group:
+            chosen = o.partition("=")[2]
     return chosen
 
 

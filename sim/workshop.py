@@ -517,11 +517,12 @@ def cached_runs(cfg: Config, region: int, seeds: Sequence[int] = WHATIF_SEEDS, y
     """The what-if runs of ``cfg``, kept once made (at most ``CACHE_SIZE`` configurations): a room compares
     many settings with one scenario and comes back to settings it tried."""
     configs = whatif_configs(cfg, seeds, years)
+    keys = [_key(c, region) for c in configs]
     with _RUNS_LOCK:  # one computation at a time: a run asked for twice is made once
-        todo = [c for c in configs if _key(c, region) not in _RUNS]
-        for c, res in zip(todo, _runs(todo, region, jobs)):
-            _RUNS[_key(c, region)] = res
-        out = np.stack([_RUNS[_key(c, region)] for c in configs])
+        todo = [(k, c) for k, c in zip(keys, configs) if k not in _RUNS]
+        for (k, _), res in zip(todo, _runs([c for _, c in todo], region, jobs)):
+            _RUNS[k] = res
+        out = np.stack([_RUNS[k] for k in keys])
         while len(_RUNS) > CACHE_SIZE * len(configs):
             _RUNS.pop(next(iter(_RUNS)))  # the oldest first
         return out
